@@ -1,0 +1,1 @@
+//! pve-sim: a simulated Proxmox VE cluster.

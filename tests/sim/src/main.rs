@@ -1,0 +1,4 @@
+//! `pve-sim`: run a simulated Proxmox VE cluster.
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}
