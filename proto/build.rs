@@ -1,5 +1,18 @@
 //! Generates the Rust code for `pvectl.v1` with a vendored protoc (no apt step);
 //! `PROTOC` in the environment overrides it.
+/// Every file of the contract; `agent.proto` holds the service, the rest its messages.
+const PROTOS: &[&str] = &[
+    "proto/pvectl/v1/common.proto",
+    "proto/pvectl/v1/nodes.proto",
+    "proto/pvectl/v1/guests.proto",
+    "proto/pvectl/v1/templates.proto",
+    "proto/pvectl/v1/create.proto",
+    "proto/pvectl/v1/tasks.proto",
+    "proto/pvectl/v1/journal.proto",
+    "proto/pvectl/v1/desired.proto",
+    "proto/pvectl/v1/agent.proto",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-env-changed=PROTOC");
     println!("cargo:rerun-if-changed=proto");
@@ -12,6 +25,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
-        .compile_with_config(config, &["proto/pvectl/v1/agent.proto"], &["proto"])?;
+        .compile_with_config(config, PROTOS, &["proto"])?;
     Ok(())
 }
