@@ -25,6 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // Unimplemented RPCs answer UNIMPLEMENTED, so the agent can grow one
+        // issue at a time and tests can mount fakes that serve a few RPCs.
+        .generate_default_stubs(true)
         .compile_with_config(config, PROTOS, &["proto"])?;
     Ok(())
 }

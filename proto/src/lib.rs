@@ -1,5 +1,13 @@
 //! The pvectl gRPC contract and the routing rule shared by agent and client.
 
+pub mod routing;
+mod status;
+
+pub use routing::{
+    NextIdBounds, NextIdError, TemplateRange, TemplateRangeError, Vmid, VmidError,
+    in_any_template_range, lowest_free_vmid, range_node_id, template_owner, template_range,
+};
+
 /// Generated code for package `pvectl.v1`.
 #[allow(clippy::all, missing_docs)]
 pub mod v1 {
