@@ -5,7 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Component, Path};
+use std::path::Path;
 
 use super::FsError;
 
@@ -21,7 +21,7 @@ pub(super) fn io_error(op: &'static str, path: &Path) -> impl FnOnce(io::Error) 
     }
 }
 
-/// Rejects paths that are absolute, empty, or leave the tree.
+/// Rejects paths that are absolute, empty, or not plain `name/name/...` below the root.
 pub(super) fn check_relative(rel: &str) -> Result<(), FsError> {
     let invalid = |reason: &str| FsError::InvalidPath {
         rel: rel.to_string(),
@@ -30,14 +30,14 @@ pub(super) fn check_relative(rel: &str) -> Result<(), FsError> {
     if rel.is_empty() {
         return Err(invalid("the path is empty"));
     }
-    for component in Path::new(rel).components() {
-        match component {
-            Component::Normal(_) => {}
-            Component::CurDir => return Err(invalid("'.' components are not allowed")),
-            Component::ParentDir => return Err(invalid("'..' components are not allowed")),
-            Component::RootDir | Component::Prefix(_) => {
-                return Err(invalid("the path must be relative to the tree root"));
-            }
+    if rel.starts_with('/') {
+        return Err(invalid("the path must be relative to the tree root"));
+    }
+    for part in rel.split('/') {
+        match part {
+            "" => return Err(invalid("empty path components are not allowed")),
+            "." | ".." => return Err(invalid("'.' and '..' components are not allowed")),
+            _ => {}
         }
     }
     Ok(())

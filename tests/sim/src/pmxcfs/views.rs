@@ -10,8 +10,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// FUSE options for every view: no attribute, entry or page caching, so a read through a view
-/// always sees the backing tree's current file (pmxcfs opens files with `direct_io` too).
-const FUSE_OPTIONS: &str = "entry_timeout=0,attr_timeout=0,negative_timeout=0,direct_io";
+/// always sees the backing tree's current file (pmxcfs opens files with `direct_io` too), and
+/// `hard_remove`, so a file unlinked or replaced while some process still holds it open is
+/// gone at once instead of lingering as `.fuse_hidden*` (which pmxcfs never shows).
+const FUSE_OPTIONS: &str =
+    "entry_timeout=0,attr_timeout=0,negative_timeout=0,direct_io,hard_remove";
 
 /// How long a starting bindfs may take to show its mount.
 const MOUNT_TIMEOUT: Duration = Duration::from_secs(10);
