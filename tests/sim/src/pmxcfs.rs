@@ -28,6 +28,7 @@
 
 mod files;
 mod guest_ops;
+mod layout;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -37,7 +38,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
 use std::net::IpAddr;
-use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -206,7 +206,7 @@ impl Pmxcfs {
         members: &[Member],
         mode: ViewMode,
     ) -> Result<Pmxcfs, FsError> {
-        validate_members(cluster_name, members)?;
+        layout::validate_members(cluster_name, members)?;
         fs::create_dir_all(dir).map_err(files::io_error("mkdir", dir))?;
         let dir = dir
             .canonicalize()
@@ -215,20 +215,7 @@ impl Pmxcfs {
         let views_dir = dir.join("views");
         files::ensure_dir(&dir, "pmxcfs")?;
         files::ensure_dir(&dir, "views")?;
-        files::ensure_dir(&backing, "priv")?;
-        for m in members {
-            for sub in ["qemu-server", "lxc", "priv"] {
-                files::ensure_dir(&backing, &format!("nodes/{}/{sub}", m.name))?;
-            }
-        }
-        let first = &members[0].name;
-        for (link, target) in [
-            ("local", format!("nodes/{first}")),
-            ("qemu-server", format!("nodes/{first}/qemu-server")),
-            ("lxc", format!("nodes/{first}/lxc")),
-        ] {
-            replace_symlink(&target, &backing.join(link))?;
-        }
+        layout::build(&backing, members)?;
 
         let mut state = State {
             members: members.to_vec(),
@@ -371,146 +358,10 @@ impl Pmxcfs {
             state.members.first().map_or("", |m| m.name.as_str()),
         )
     }
-
-    fn setup_views(&mut self, mode: ViewMode) -> Result<(), FsError> {
-        let names: Vec<String> = self.lock().members.iter().map(|m| m.name.clone()).collect();
-        let fuse = match mode {
-            ViewMode::Shared => false,
-            ViewMode::Fuse => {
-                if let Some(reason) = views::fuse_unusable_reason() {
-                    return Err(FsError::Mount {
-                        view: self.views_dir.clone(),
-                        reason,
-                    });
-                }
-                true
-            }
-            ViewMode::Auto => match views::fuse_unusable_reason() {
-                None => true,
-                Some(reason) => {
-                    tracing::info!("node views share one tree: {reason}");
-                    false
-                }
-            },
-        };
-        if fuse {
-            match self.mount_views(&names) {
-                Ok(()) => {
-                    self.separate = true;
-                    return Ok(());
-                }
-                Err(e) => {
-                    self.unmount();
-                    if mode == ViewMode::Fuse {
-                        return Err(e);
-                    }
-                    tracing::warn!("node views share one tree: {e}");
-                }
-            }
-        }
-        for name in &names {
-            let view = self.view(name);
-            clear_view(&view)?;
-            symlink(&self.backing, &view).map_err(files::io_error("symlink", &view))?;
-        }
-        Ok(())
-    }
-
-    fn mount_views(&self, names: &[String]) -> Result<(), FsError> {
-        for name in names {
-            let view = self.view(name);
-            clear_view(&view)?;
-            fs::create_dir(&view).map_err(files::io_error("mkdir", &view))?;
-            let mounted = views::mount(&self.backing, &view).map_err(|reason| FsError::Mount {
-                view: view.clone(),
-                reason,
-            })?;
-            self.mounts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(mounted);
-        }
-        Ok(())
-    }
 }
 
 impl Drop for Pmxcfs {
     fn drop(&mut self) {
         self.unmount();
     }
-}
-
-/// Removes whatever an earlier run left at a view path: a stale mount, a symlink, an empty
-/// directory.
-fn clear_view(view: &Path) -> Result<(), FsError> {
-    if views::is_mount_point(view) {
-        views::unmount_stale(view).map_err(|reason| FsError::Mount {
-            view: view.to_path_buf(),
-            reason,
-        })?;
-    }
-    match fs::symlink_metadata(view) {
-        Ok(meta) if meta.is_dir() => fs::remove_dir(view).map_err(files::io_error("rmdir", view)),
-        Ok(_) => fs::remove_file(view).map_err(files::io_error("unlink", view)),
-        Err(_) => Ok(()),
-    }
-}
-
-fn replace_symlink(target: &str, link: &Path) -> Result<(), FsError> {
-    if fs::read_link(link).is_ok_and(|t| t == Path::new(target)) {
-        return Ok(());
-    }
-    if fs::symlink_metadata(link).is_ok() {
-        fs::remove_file(link).map_err(files::io_error("unlink", link))?;
-    }
-    symlink(target, link).map_err(files::io_error("symlink", link))
-}
-
-fn validate_members(cluster_name: &str, members: &[Member]) -> Result<(), FsError> {
-    let invalid = |what, name: &str, reason: &str| FsError::InvalidName {
-        what,
-        name: name.to_string(),
-        reason: reason.to_string(),
-    };
-    if cluster_name.is_empty()
-        || !cluster_name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(invalid(
-            "cluster name",
-            cluster_name,
-            "use letters, digits, '-' and '_'",
-        ));
-    }
-    if members.is_empty() {
-        return Err(invalid(
-            "member list",
-            "",
-            "a cluster needs at least one node",
-        ));
-    }
-    for (i, m) in members.iter().enumerate() {
-        let bytes = m.name.as_bytes();
-        let valid = !bytes.is_empty()
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-            && bytes[0] != b'-'
-            && bytes[bytes.len() - 1] != b'-';
-        if !valid {
-            return Err(invalid(
-                "node name",
-                &m.name,
-                "use letters, digits and inner '-'",
-            ));
-        }
-        if members[..i].iter().any(|o| o.name == m.name) {
-            return Err(invalid("node name", &m.name, "the name is used twice"));
-        }
-        if members[..i].iter().any(|o| o.id == m.id) {
-            return Err(invalid("node name", &m.name, "its node id is used twice"));
-        }
-    }
-    Ok(())
 }

@@ -351,3 +351,26 @@ fn auto_mode_picks_fuse_views_exactly_where_fuse_works() {
     let tree = Pmxcfs::create(dir.path(), "c1", &members(), ViewMode::Auto).unwrap();
     assert_eq!(tree.views_are_separate(), fuse);
 }
+
+/// A simulator that died without unmounting leaves its views mounted; opening the tree again
+/// replaces them, and the new views come and go cleanly.
+#[test]
+fn reopening_after_a_crash_replaces_leftover_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let (crashed, fuse) = fuse_or_shared_tree(dir.path());
+    crashed
+        .write_guest_config("pve1", "pve1", GuestType::Qemu, 100, "memory: 1\n", 1)
+        .unwrap();
+    std::mem::forget(crashed);
+    if fuse {
+        assert_eq!(mounts_under(dir.path()).len(), 2);
+    }
+    let (tree, _) = fuse_or_shared_tree(dir.path());
+    assert_eq!(tree.vmlist()[&100].node, "pve1");
+    assert_eq!(ls(&qemu_dir(&tree, "pve2", "pve1")), ["100.conf"]);
+    if fuse {
+        assert_eq!(mounts_under(dir.path()).len(), 2);
+    }
+    drop(tree);
+    assert!(mounts_under(dir.path()).is_empty());
+}

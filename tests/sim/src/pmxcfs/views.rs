@@ -4,10 +4,13 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::PoisonError;
 use std::time::{Duration, Instant};
+
+use super::{FsError, Pmxcfs, ViewMode, files};
 
 /// FUSE options for every view: no attribute, entry or page caching, so a read through a view
 /// always sees the backing tree's current file (pmxcfs opens files with `direct_io` too), and
@@ -176,4 +179,86 @@ pub(super) fn unmount_stale(path: &Path) -> Result<(), String> {
         "a stale mount at {} cannot be removed; unmount it by hand (fusermount -u)",
         path.display()
     ))
+}
+
+impl Pmxcfs {
+    /// Gives every member its view: FUSE mounts when `mode` asks for them and they work (in
+    /// `Auto` a failed mount falls back to shared views), otherwise symlinks to the backing
+    /// tree.
+    pub(super) fn setup_views(&mut self, mode: ViewMode) -> Result<(), FsError> {
+        let names: Vec<String> = self.lock().members.iter().map(|m| m.name.clone()).collect();
+        let fuse = match mode {
+            ViewMode::Shared => false,
+            ViewMode::Fuse => {
+                if let Some(reason) = fuse_unusable_reason() {
+                    return Err(FsError::Mount {
+                        view: self.views_dir.clone(),
+                        reason,
+                    });
+                }
+                true
+            }
+            ViewMode::Auto => match fuse_unusable_reason() {
+                None => true,
+                Some(reason) => {
+                    tracing::info!("node views share one tree: {reason}");
+                    false
+                }
+            },
+        };
+        if fuse {
+            match self.mount_views(&names) {
+                Ok(()) => {
+                    self.separate = true;
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.unmount();
+                    if mode == ViewMode::Fuse {
+                        return Err(e);
+                    }
+                    tracing::warn!("node views share one tree: {e}");
+                }
+            }
+        }
+        for name in &names {
+            let view = self.view(name);
+            clear_view(&view)?;
+            symlink(&self.backing, &view).map_err(files::io_error("symlink", &view))?;
+        }
+        Ok(())
+    }
+
+    fn mount_views(&self, names: &[String]) -> Result<(), FsError> {
+        for name in names {
+            let view = self.view(name);
+            clear_view(&view)?;
+            fs::create_dir(&view).map_err(files::io_error("mkdir", &view))?;
+            let mounted = mount(&self.backing, &view).map_err(|reason| FsError::Mount {
+                view: view.clone(),
+                reason,
+            })?;
+            self.mounts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(mounted);
+        }
+        Ok(())
+    }
+}
+
+/// Removes whatever an earlier run left at a view path: a stale mount, a symlink, an empty
+/// directory.
+fn clear_view(view: &Path) -> Result<(), FsError> {
+    if is_mount_point(view) {
+        unmount_stale(view).map_err(|reason| FsError::Mount {
+            view: view.to_path_buf(),
+            reason,
+        })?;
+    }
+    match fs::symlink_metadata(view) {
+        Ok(meta) if meta.is_dir() => fs::remove_dir(view).map_err(files::io_error("rmdir", view)),
+        Ok(_) => fs::remove_file(view).map_err(files::io_error("unlink", view)),
+        Err(_) => Ok(()),
+    }
 }
