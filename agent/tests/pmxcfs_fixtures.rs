@@ -111,7 +111,8 @@ fn files_written_by_pve_are_reproduced_byte_for_byte() {
         let name = file_name(fixture);
         name.starts_with("snapshot-")
             || name.starts_with("parse-config-expected__")
-            || (name.starts_with("parse-config-input__") && expected_sibling(fixture, &all).is_none())
+            || (name.starts_with("parse-config-input__")
+                && expected_sibling(fixture, &all).is_none())
     });
     let mut checked = 0;
     let mut failures = Vec::new();
@@ -185,7 +186,10 @@ fn only_files_pve_itself_normalises_have_issues_and_strict_mode_rejects_them() {
         let strict = GuestConfig::parse_strict(fixture.kind, &fixture.bytes);
         assert_eq!(strict, Err(parsed.issues[0].clone()), "{}", fixture.name);
     }
-    assert!(!with_issues.is_empty(), "the odd fixtures should report issues");
+    assert!(
+        !with_issues.is_empty(),
+        "the odd fixtures should report issues"
+    );
 }
 
 #[test]
@@ -249,7 +253,10 @@ fn pve_boot_order_fixtures_choose_the_disk_pve_would() {
         Some(("scsi1".into(), BootDiskSource::BootOrder))
     );
     // bootdisk: ide2 is a cdrom, so PVE finds no boot disk
-    assert_eq!(boot_of("qemu/snapshot-input__rollback__qemu-server__101.conf"), None);
+    assert_eq!(
+        boot_of("qemu/snapshot-input__rollback__qemu-server__101.conf"),
+        None
+    );
     let efi = parse(&fixture("qemu/parse-config-input__regular-vm-efi.conf"));
     let boot = efi.boot_disk().unwrap().unwrap();
     assert_eq!(boot.disk.key, "scsi0");
@@ -266,12 +273,23 @@ fn fixture_facades_read_templates_locks_and_cloudinit_drives() {
     assert_eq!(locked.main.description.as_deref(), Some(" locked"));
     let plain = parse(&fixture("qemu/parse-config-input__plain.conf"));
     assert_eq!(plain.tags(), vec!["foo", "bar"]);
-    assert_eq!((plain.name(), plain.memory_mib()), (Some("apache"), Ok(Some(512))));
+    assert_eq!(
+        (plain.name(), plain.memory_mib()),
+        (Some("apache"), Ok(Some(512)))
+    );
     let cloudinit = parse(&fixture("qemu/parse-config-input__sections.conf"));
-    let ide2 = cloudinit.disks().unwrap().into_iter().find(|d| d.key == "ide2").unwrap();
+    let ide2 = cloudinit
+        .disks()
+        .unwrap()
+        .into_iter()
+        .find(|d| d.key == "ide2")
+        .unwrap();
     assert!(ide2.drive.is_cloudinit() && ide2.drive.is_cdrom());
     assert!(cloudinit.has_pending());
-    assert_eq!(cloudinit.snapshots["foo"].snaptime(), Ok(Some(1_737_548_747)));
+    assert_eq!(
+        cloudinit.snapshots["foo"].snaptime(),
+        Ok(Some(1_737_548_747))
+    );
     let container = parse(&fixture("lxc/snapshot-input__create__lxc__101.conf"));
     assert_eq!(container.name(), Some("test"));
     assert_eq!(container.memory_mib(), Ok(Some(2048)));
@@ -280,11 +298,21 @@ fn fixture_facades_read_templates_locks_and_cloudinit_drives() {
 #[test]
 fn resolv_conf_fixtures_are_not_guest_configs_but_parse_as_a_description() {
     let mut seen = 0;
-    for fixture in fixtures().iter().filter(|f| f.name.ends_with("resolv.conf")) {
+    for fixture in fixtures()
+        .iter()
+        .filter(|f| f.name.ends_with("resolv.conf"))
+    {
         seen += 1;
         let config = parse(fixture);
         assert!(config.main.options.is_empty(), "{}", fixture.name);
-        assert!(config.main.description.as_deref().unwrap().starts_with(" Existing data"));
+        assert!(
+            config
+                .main
+                .description
+                .as_deref()
+                .unwrap()
+                .starts_with(" Existing data")
+        );
     }
     assert_eq!(seen, 3);
 }
