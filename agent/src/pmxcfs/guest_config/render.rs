@@ -3,7 +3,8 @@
 //! last in their order, then the pending section, special sections and snapshots by name.
 //!
 //! It refuses what would not read back as the same config (keys of the wrong shape, values
-//! with newlines or padding, bad section names), instead of writing a file PVE misreads.
+//! with newlines or padding, descriptions ending in whitespace, bad section names), instead
+//! of writing a file PVE misreads.
 //! Unlike PVE it keeps `[special:cloudinit]` even without a cloud-init drive (that is
 //! config semantics, not file format).
 
@@ -12,7 +13,7 @@ use std::fmt::Write as _;
 use super::parse::{is_option_key, is_snapshot_name, key_value, lxc_key, special_name};
 use super::{GuestConfig, GuestKind, Section};
 use crate::pmxcfs::description;
-use crate::pmxcfs::text::trim_perl;
+use crate::pmxcfs::text::{is_perl_space, trim_perl};
 
 /// Something in a config that cannot be written in PVE's format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +24,8 @@ pub enum RenderError {
     InvalidValue { section: String, key: String },
     #[error("`[{name}]` is not a valid section name for this guest type")]
     InvalidSectionName { name: String },
+    #[error("{section}: the description would not read back (empty, or ends in whitespace)")]
+    InvalidDescription { section: String },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -88,8 +91,20 @@ fn write_section(
     delete: Option<&str>,
     place: Place<'_>,
 ) -> Result<(), RenderError> {
+    if let Some(text) = &section.description {
+        let normal = match kind {
+            GuestKind::Qemu => text.trim_end_matches(is_perl_space),
+            GuestKind::Lxc => text.trim_end_matches('\n'),
+        };
+        let empty_allowed = kind == GuestKind::Qemu && place == Place::Pending;
+        if normal != text || (text.is_empty() && !empty_allowed) {
+            return Err(RenderError::InvalidDescription {
+                section: place.label(),
+            });
+        }
+    }
     match section.description.as_deref() {
-        Some("") if kind == GuestKind::Qemu && place == Place::Pending => out.push_str("#\n"),
+        Some("") => out.push_str("#\n"),
         Some(text) => {
             let mut lines: Vec<&str> = text.split('\n').collect();
             while lines.last() == Some(&"") {
