@@ -1,0 +1,3 @@
+//! `pvectl-agent` as a library, so the binary and the tests share the agent's building blocks.
+
+pub mod pmxcfs;
