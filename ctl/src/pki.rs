@@ -2,7 +2,7 @@
 //! a client certificate per person or pipeline, all ECDSA P-256.
 //!
 //! What each certificate holds:
-//! - CA: `O=pvectl, CN=pvectl CA`, a CA for leaf certificates only (path
+//! - CA: `O=pvectl, CN=pvectl CA <key id>`, a CA for leaf certificates only (path
 //!   length 0), key usages certificate and CRL signing.
 //! - Agent: `O=pvectl, CN=<node>`, subject alternative names: the node name,
 //!   every given IP and DNS name; extended key usage serverAuth.
@@ -31,7 +31,8 @@ pub use names::{NameError, client_name, dns_name, node_name};
 
 /// The organisation in every certificate's subject.
 pub const ORGANIZATION: &str = "pvectl";
-/// The CA's common name.
+/// The start of the CA's common name; its key's identifier follows
+/// (`pvectl CA 3f2a9c01`), so CAs of different clusters have different names.
 pub const CA_COMMON_NAME: &str = "pvectl CA";
 /// Default validity of a new CA: ten years.
 pub const DEFAULT_CA_DAYS: u32 = 3650;
@@ -168,7 +169,13 @@ pub fn generate_ca(now: OffsetDateTime, days: u32) -> Result<Issued, PkiError> {
     let what = "CA certificate";
     let key = new_key(what)?;
     let mut params = CertificateParams::default();
-    params.distinguished_name = subject(CA_COMMON_NAME, None);
+    let key_id: String = params
+        .key_identifier(&key)
+        .iter()
+        .take(4)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    params.distinguished_name = subject(&format!("{CA_COMMON_NAME} {key_id}"), None);
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,

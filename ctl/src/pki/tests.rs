@@ -45,7 +45,12 @@ fn the_ca_is_a_path_length_zero_ca_valid_for_the_given_days() {
         let constraints = cert.basic_constraints().unwrap().unwrap().value;
         assert!(constraints.ca);
         assert_eq!(constraints.path_len_constraint, Some(0));
-        assert_eq!(cert.subject().to_string(), "O=pvectl, CN=pvectl CA");
+        let subject = cert.subject().to_string();
+        let key_id = subject.strip_prefix("O=pvectl, CN=pvectl CA ").unwrap();
+        assert!(
+            key_id.len() == 8 && key_id.chars().all(|c| c.is_ascii_hexdigit()),
+            "{subject}"
+        );
         assert_eq!(
             cert.validity().not_after.to_datetime(),
             NOW_SECONDS + Duration::days(3650)
@@ -57,12 +62,13 @@ fn the_ca_is_a_path_length_zero_ca_valid_for_the_given_days() {
 
 #[test]
 fn an_agent_certificate_names_the_node_its_ips_and_dns_names_for_server_auth() {
-    let (_, ca) = ca();
+    let (ca_issued, ca) = ca();
+    let ca_subject = with_cert(&ca_issued, |cert| cert.subject().to_string());
     let issued = ca.issue_agent(&agent_request(), NOW, 365).unwrap();
     assert_eq!(issued.not_after, NOW_SECONDS + Duration::days(365));
     with_cert(&issued, |cert| {
         assert_eq!(cert.subject().to_string(), "O=pvectl, CN=pve2");
-        assert_eq!(cert.issuer().to_string(), "O=pvectl, CN=pvectl CA");
+        assert_eq!(cert.issuer().to_string(), ca_subject);
         let names: Vec<String> = cert
             .subject_alternative_name()
             .unwrap()
@@ -105,6 +111,12 @@ fn a_client_certificate_carries_its_name_and_role_for_client_auth() {
         assert!(usage.client_auth);
         assert!(!usage.server_auth);
     });
+}
+
+#[test]
+fn two_cas_have_different_names() {
+    let subject = |issued: &Issued| with_cert(issued, |cert| cert.subject().to_string());
+    assert_ne!(subject(&ca().0), subject(&ca().0));
 }
 
 #[test]
