@@ -13,7 +13,13 @@ use crate::pki::{self, Role};
 
 /// Manage Proxmox VE clusters through their pvectl agents.
 #[derive(Debug, Parser)]
-#[command(name = "pvectl", version, max_term_width = 100)]
+#[command(
+    name = "pvectl",
+    version,
+    max_term_width = 100,
+    after_help = "Exit codes: 0 success, 1 operation failed, 2 usage error, 3 partial failure, \
+                  4 not found, 5 refused by safety checks."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -23,6 +29,7 @@ pub struct Cli {
 
 /// Flags accepted by every command.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Output format [default: the context's, else table]
     #[arg(short = 'o', long, global = true, value_enum, value_name = "FORMAT")]

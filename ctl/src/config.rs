@@ -176,13 +176,13 @@ impl Config {
         for name in config.file.contexts.keys() {
             config.resolve(name)?;
         }
-        if let Some(current) = &config.file.current_context {
-            if !config.file.contexts.contains_key(current) {
-                return Err(config.invalid(
-                    "current-context",
-                    format!("names {current:?}, which no context has"),
-                ));
-            }
+        if let Some(current) = &config.file.current_context
+            && !config.file.contexts.contains_key(current)
+        {
+            return Err(config.invalid(
+                "current-context",
+                format!("names {current:?}, which no context has"),
+            ));
         }
         Ok(config)
     }

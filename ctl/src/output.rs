@@ -13,15 +13,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
-    /// Aligned columns, fitted to the terminal's width.
+    // Aligned columns, fitted to the terminal's width. (Plain comments on
+    // the variants keep `--help` to one line of possible values.)
     Table,
-    /// The table with its extra columns.
+    // The table with its extra columns.
     Wide,
-    /// A JSON array of the items.
+    // A JSON array of the items.
     Json,
-    /// A YAML sequence of the items.
+    // A YAML sequence of the items.
     Yaml,
-    /// One `kind/name` line per item.
+    // One `kind/name` line per item.
     Name,
 }
 

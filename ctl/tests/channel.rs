@@ -2,7 +2,6 @@
 //! certificates, with certificates from the `pki` module.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use pvectl::channel::{AgentAddress, ChannelError, ClientIdentity, Connector};
@@ -218,7 +217,7 @@ fn loading_names_the_missing_or_wrong_file() {
     std::fs::write(&ca, &pki.ca.cert_pem).unwrap();
     let key = dir.path().join("client.key");
     std::fs::write(&key, &client.key_pem).unwrap();
-    let missing = PathBuf::from(dir.path().join("absent.pem"));
+    let missing = dir.path().join("absent.pem");
     let error = ClientIdentity::load(&ca, &missing, &key).unwrap_err();
     assert!(matches!(error, ChannelError::Read { .. }));
     assert!(error.to_string().contains("absent.pem"), "{error}");
