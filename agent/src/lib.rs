@@ -1,4 +1,4 @@
-//! The pvectl node agent as a library: config, journal and PVE API client,
-//! used by the `pvectl-agent` binary and by tests.
+//! `pvectl-agent` as a library, so the binary and the tests share the agent's building blocks.
 
 pub mod config;
+pub mod pmxcfs;
