@@ -1,4 +1,178 @@
-//! `pve-sim`: run a simulated Proxmox VE cluster.
-fn main() -> anyhow::Result<()> {
+//! `pve-sim`: run a simulated Proxmox VE cluster (`up`), or change the faults
+//! of a running one (`fault`).
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use pve_sim::SimCluster;
+use pve_sim::pmxcfs::ViewMode;
+use pve_sim::sandbox::Sandbox;
+
+#[derive(Parser)]
+#[command(
+    name = "pve-sim",
+    version,
+    about = "A simulated Proxmox VE cluster for tests, benchmarks and trying pvectl"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a cluster and keep it running until interrupted (SIGINT/SIGTERM).
+    Up(UpArgs),
+    /// Show, add or clear faults of a running sandbox.
+    Fault(FaultArgs),
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    /// Number of nodes (pve1..pveN, corosync ids 1..N).
+    #[arg(long, default_value_t = 3)]
+    nodes: u32,
+    /// Explicit corosync node ids, comma separated (overrides --nodes).
+    #[arg(long, value_delimiter = ',')]
+    node_ids: Vec<u32>,
+    /// Sandbox directory (pmxcfs tree, task logs, sandbox.json).
+    #[arg(long)]
+    dir: PathBuf,
+    /// root@pam password (default: derived from --seed).
+    #[arg(long)]
+    password: Option<String>,
+    /// API port on every node's address.
+    #[arg(long, default_value_t = 8006)]
+    port: u16,
+    /// Real seconds per simulated second.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Seed for every generated value.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seconds a fresh guest stays `unknown` in /cluster/resources.
+    #[arg(long, default_value_t = 10.0)]
+    resources_lag: f64,
+    /// Per-node pmxcfs views: auto (FUSE when available), fuse, shared.
+    #[arg(long, default_value = "auto", value_parser = parse_view_mode)]
+    views: ViewMode,
+}
+
+#[derive(clap::Args)]
+struct FaultArgs {
+    /// Sandbox directory of the running cluster.
+    #[arg(long)]
+    dir: PathBuf,
+    #[command(subcommand)]
+    action: FaultAction,
+}
+
+#[derive(Subcommand)]
+enum FaultAction {
+    /// List active faults.
+    List,
+    /// Add a fault: KIND then key=value pairs, e.g. `slow_clone vmid=9100 seconds=30`.
+    Add { kind: String, fields: Vec<String> },
+    /// Remove every fault.
+    Clear,
+}
+
+fn parse_view_mode(text: &str) -> Result<ViewMode, String> {
+    match text {
+        "auto" => Ok(ViewMode::Auto),
+        "fuse" => Ok(ViewMode::Fuse),
+        "shared" => Ok(ViewMode::Shared),
+        other => Err(format!("unknown view mode '{other}' (auto, fuse, shared)")),
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("start the tokio runtime")?;
+    match cli.command {
+        Command::Up(args) => runtime.block_on(up(args)),
+        Command::Fault(args) => runtime.block_on(fault(args)),
+    }
+}
+
+async fn up(args: UpArgs) -> Result<()> {
+    let mut builder = SimCluster::builder()
+        .dir(&args.dir)
+        .port(args.port)
+        .time_scale(args.time_scale)
+        .seed(args.seed)
+        .view_mode(args.views)
+        .resources_lag(Duration::from_secs_f64(args.resources_lag.max(0.0)));
+    builder = if args.node_ids.is_empty() {
+        builder.nodes(args.nodes)
+    } else {
+        builder.node_ids(args.node_ids)
+    };
+    if let Some(password) = &args.password {
+        builder = builder.password(password);
+    }
+    let cluster = builder
+        .start()
+        .await
+        .context("start the simulated cluster")?;
+    let path = cluster.write_sandbox().context("write sandbox.json")?;
+    for node in &cluster.sandbox().nodes {
+        println!(
+            "{} (id {}) https://{}:{}",
+            node.name, node.id, node.address, node.port
+        );
+    }
+    println!("sandbox: {}", path.display());
+    wait_for_signal().await?;
+    cluster.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listen for SIGTERM")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+/// `key=value` pairs to a JSON fault; numbers and null stay typed.
+fn fault_json(kind: &str, fields: &[String]) -> Result<serde_json::Value> {
+    let mut map = serde_json::Map::new();
+    map.insert("kind".into(), kind.into());
+    for field in fields {
+        let Some((key, value)) = field.split_once('=') else {
+            bail!("fault field '{field}' is not key=value");
+        };
+        let value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        map.insert(key.to_string(), value);
+    }
+    Ok(serde_json::Value::Object(map))
+}
+
+async fn fault(args: FaultArgs) -> Result<()> {
+    let sandbox = Sandbox::read(&args.dir.join("sandbox.json"))
+        .context("read sandbox.json (is `pve-sim up` running?)")?;
+    let client = pve_sim::client::Client::for_sandbox(&sandbox)?;
+    match args.action {
+        FaultAction::List => println!("{}", client.control("GET", None).await?),
+        FaultAction::Add { kind, fields } => {
+            let body = fault_json(&kind, &fields)?;
+            client.control("POST", Some(body)).await?;
+        }
+        FaultAction::Clear => {
+            client.control("DELETE", None).await?;
+        }
+    }
     Ok(())
 }

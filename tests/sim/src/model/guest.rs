@@ -1,0 +1,114 @@
+//! One guest (VM or container) as the model keeps it.
+use std::time::Instant;
+
+use crate::guest_config::GuestConfig;
+use crate::pmxcfs::GuestType;
+
+/// Whether a guest runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Stopped,
+    Running,
+    Paused,
+}
+
+impl RunState {
+    /// The `status` string of /nodes/{node}/qemu and status/current.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Stopped => "stopped",
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+        }
+    }
+}
+
+/// A guest in the model; its config mirrors `nodes/<node>/<dir>/<vmid>.conf`.
+#[derive(Debug, Clone)]
+pub struct Guest {
+    pub vmid: u32,
+    pub node: String,
+    pub kind: GuestType,
+    pub config: GuestConfig,
+    pub run: RunState,
+    /// epoch seconds when it was started (for uptime)
+    pub started_at: Option<i64>,
+    /// when it came into existence (for the /cluster/resources lag)
+    pub created: Instant,
+    /// managed by the HA stack (actions become hastart/hastop requests)
+    pub ha: bool,
+}
+
+impl Guest {
+    pub fn new(vmid: u32, node: &str, kind: GuestType, config: GuestConfig) -> Self {
+        Self {
+            vmid,
+            node: node.to_string(),
+            kind,
+            config,
+            run: RunState::Stopped,
+            started_at: None,
+            created: Instant::now(),
+            ha: false,
+        }
+    }
+
+    pub fn prop(&self, key: &str) -> Option<&str> {
+        self.config.props.get(key).map(String::as_str)
+    }
+
+    pub fn is_template(&self) -> bool {
+        matches!(self.prop("template"), Some("1"))
+    }
+
+    pub fn lock(&self) -> Option<&str> {
+        self.prop("lock")
+    }
+
+    pub fn protected(&self) -> bool {
+        matches!(self.prop("protection"), Some("1"))
+    }
+
+    /// `name` for VMs, `hostname` for containers, PVE's defaults otherwise.
+    pub fn name(&self) -> String {
+        let key = match self.kind {
+            GuestType::Qemu => "name",
+            GuestType::Lxc => "hostname",
+        };
+        match self.prop(key) {
+            Some(name) => name.to_string(),
+            None => match self.kind {
+                GuestType::Qemu => format!("VM {}", self.vmid),
+                GuestType::Lxc => format!("CT{}", self.vmid),
+            },
+        }
+    }
+
+    /// Memory in bytes (config is MiB; PVE's default 512).
+    pub fn maxmem(&self) -> u64 {
+        self.prop("memory")
+            .and_then(|m| m.parse::<u64>().ok())
+            .unwrap_or(512)
+            << 20
+    }
+
+    pub fn cpus(&self) -> u32 {
+        let cores = self
+            .prop("cores")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1u32);
+        let sockets = self
+            .prop("sockets")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1u32);
+        cores * sockets
+    }
+
+    pub fn tags(&self) -> Option<&str> {
+        self.prop("tags")
+    }
+
+    pub fn uptime(&self, now: i64) -> i64 {
+        self.started_at.map_or(0, |t| (now - t).max(0))
+    }
+}
