@@ -1,3 +1,5 @@
 //! `pvectl-agent` as a library, so the binary and the tests share the agent's building blocks.
 
+pub mod config;
+pub mod journal;
 pub mod pmxcfs;
