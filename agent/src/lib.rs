@@ -3,3 +3,4 @@
 pub mod config;
 pub mod journal;
 pub mod pmxcfs;
+pub mod pve_api;
