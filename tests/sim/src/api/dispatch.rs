@@ -18,9 +18,10 @@ use serde_json::{Map, Value};
 
 use super::auth::AuthStore;
 use super::params::{self, media_type};
+use super::perl::perl_string;
 use super::reply::{self, bare};
 use super::schema::Schema;
-use super::validate::{perl_string, validate_params};
+use super::validate::validate_params;
 use super::{ApiError, ApiRequest, ApiRoutes, Caller, HttpOptions, Reply, ticket};
 
 /// pveproxy's `$limit_max_post`.

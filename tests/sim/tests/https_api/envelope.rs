@@ -1,7 +1,9 @@
 use std::io::Read;
+use std::sync::Arc;
 
+use axum::response::IntoResponse;
 use http::{Method, StatusCode};
-use pve_sim::api::check_returns;
+use pve_sim::api::{ApiError, check_returns};
 use serde_json::json;
 
 use crate::support::{Node, UPID, json, parts};
@@ -219,6 +221,44 @@ async fn a_panicking_handler_answers_500_and_the_node_keeps_serving() {
         reason.as_deref(),
         Some("internal error: the handler of POST /nodes/{node}/qemu/{vmid}/status/stop panicked")
     );
+    let response = client
+        .get(node.url("/version"))
+        .header("Authorization", node.token_header())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_before_hook_can_answer_in_place_of_the_handlers() {
+    let node = Node::start_with(|options| {
+        options.before = Some(Arc::new(|method, path| {
+            let down = *method == Method::POST && path.starts_with("/api2/json/nodes/pve1/qemu/");
+            Box::pin(async move {
+                down.then(|| {
+                    ApiError::custom(StatusCode::SERVICE_UNAVAILABLE, "node pve1 is down")
+                        .into_response()
+                })
+            })
+        }));
+    })
+    .await;
+    let client = node.client();
+    let response = client
+        .post(node.url("/nodes/pve1/qemu/9100/clone"))
+        .header("Authorization", node.token_header())
+        .form(&[("newid", "101")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["server"], "pve-api-daemon/3.0");
+    let (status, reason, body) = parts(response).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reason.as_deref(), Some("node pve1 is down"));
+    assert_eq!(json(&body)["message"], json!("node pve1 is down\n"));
+    assert_eq!(node.seen.count(), 0);
+
     let response = client
         .get(node.url("/version"))
         .header("Authorization", node.token_header())

@@ -137,6 +137,11 @@ pub struct Node {
 
 impl Node {
     pub async fn start() -> Node {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a node after `adjust` has changed its HTTP options.
+    pub async fn start_with(adjust: impl FnOnce(&mut HttpOptions)) -> Node {
         let ca = ClusterCa::generate("testcluster").expect("ca");
         let cert = ca
             .issue_node_cert("pve1", IpAddr::V4(Ipv4Addr::LOCALHOST))
@@ -148,6 +153,7 @@ impl Node {
         let seen = Seen::default();
         let mut options = HttpOptions::new("testcluster");
         options.auth_failure_delay = Duration::from_millis(1);
+        adjust(&mut options);
         let app = api::router(routes(), seen.clone(), Arc::clone(&auth), options);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
