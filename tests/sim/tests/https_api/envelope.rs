@@ -1,5 +1,6 @@
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::response::IntoResponse;
 use http::{Method, StatusCode};
@@ -266,4 +267,24 @@ async fn a_before_hook_can_answer_in_place_of_the_handlers() {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_handler_runs_to_its_end_when_the_client_goes_away() {
+    let node = Node::start().await;
+    let client = node.client();
+    let url = node.url("/nodes/pve1/qemu/9100/template");
+    let token = node.token_header();
+    let request =
+        tokio::spawn(async move { client.post(url).header("Authorization", token).send().await });
+    tokio::time::timeout(Duration::from_secs(30), node.seen.1.started.notified())
+        .await
+        .expect("the handler started");
+    request.abort();
+    assert!(request.await.is_err_and(|err| err.is_cancelled()));
+    node.seen.1.release.notify_one();
+    tokio::time::timeout(Duration::from_secs(30), node.seen.1.finished.notified())
+        .await
+        .expect("the handler finished");
+    assert_eq!(node.seen.count(), 1);
 }

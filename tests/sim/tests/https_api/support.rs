@@ -13,7 +13,7 @@ use rustls::pki_types::pem::PemObject as _;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 pub const PASSWORD: &str = "s3cret-pw";
@@ -23,7 +23,15 @@ pub const UPID: &str = "UPID:pve1:0003A1B2:01C2D3E4:66A0B1C2:qmclone:9100:root@p
 
 /// What the dummy handlers saw.
 #[derive(Clone, Default)]
-pub struct Seen(Arc<Mutex<Vec<ApiRequest>>>);
+pub struct Seen(Arc<Mutex<Vec<ApiRequest>>>, pub Arc<Gate>);
+
+/// Lets a test hold the template handler in the middle of its work.
+#[derive(Default)]
+pub struct Gate {
+    pub started: Notify,
+    pub release: Notify,
+    pub finished: Notify,
+}
 
 impl Seen {
     fn record(&self, request: ApiRequest) {
@@ -113,6 +121,17 @@ fn routes() -> ApiRoutes<Seen> {
                           "user": "root@pam", "status": "running"})
                     .into(),
                 )
+            },
+        )
+        .route(
+            Method::POST,
+            "/nodes/{node}/qemu/{vmid}/template",
+            |seen: Seen, request| async move {
+                seen.1.started.notify_one();
+                seen.1.release.notified().await;
+                seen.record(request);
+                seen.1.finished.notify_one();
+                Ok(Value::from(UPID).into())
             },
         )
         .route(
