@@ -8,6 +8,7 @@ mod auth;
 mod dispatch;
 mod formats;
 mod params;
+mod perl;
 mod reply;
 mod returns;
 mod schema;

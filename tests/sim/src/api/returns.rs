@@ -5,8 +5,8 @@
 use http::Method;
 use serde_json::Value;
 
-use super::schema::{Schema, truthy};
-use super::validate::{is_integer, is_number, perl_string};
+use super::perl::{is_integer, is_number, perl_string, truthy};
+use super::schema::Schema;
 
 /// Checks `data` (the `data` member of an answer) against the `returns` schema of
 /// `method template`: types, required object properties and enums. Extra

@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use http::Method;
 use serde_json::Value;
 
+use super::perl::truthy;
+
 static SCHEMA_GZ: &[u8] = include_bytes!("../../../fixtures/pve/pve-api-schema.json.gz");
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
@@ -190,17 +192,6 @@ impl Node {
         }
         node.template = Some(template.to_string());
         node.methods.insert(method, index);
-    }
-}
-
-/// Perl truthiness of a JSON schema attribute (`1`, `"1"`, `true`).
-pub(crate) fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty() && s != "0",
-        Value::Array(_) | Value::Object(_) => true,
     }
 }
 

@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::{Map, Number, Value};
 
 use super::formats::check_format;
-use super::schema::truthy;
+use super::perl::{is_integer, is_number, perl_ref, perl_string, truthy};
 
 /// Per-field error messages, keyed by parameter name (PVE's `errors` object).
 pub(crate) type Errors = BTreeMap<String, String>;
@@ -330,54 +330,11 @@ fn check_simple_type(path: &str, ty: &str, value: &Value, errors: &mut Errors) -
     ok
 }
 
-/// The Perl reference type a JSON value decodes to, if it is not a plain scalar.
-fn perl_ref(value: &Value) -> Option<&'static str> {
-    match value {
-        Value::Array(_) => Some("ARRAY"),
-        Value::Object(_) => Some("HASH"),
-        Value::Bool(_) => Some("JSON::PP::Boolean"),
-        Value::Null | Value::Number(_) | Value::String(_) => None,
-    }
-}
-
-/// How Perl stringifies a scalar; `None` for undef, arrays and hashes.
-pub(crate) fn perl_string(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(perl_number(number)),
-        Value::Bool(flag) => Some(if *flag { "1" } else { "0" }.to_string()),
-        Value::Null | Value::Array(_) | Value::Object(_) => None,
-    }
-}
-
-fn perl_number(number: &Number) -> String {
-    if number.is_f64() {
-        let float = number.as_f64().unwrap_or(0.0);
-        if float.fract() == 0.0 && float.abs() < 1e15 {
-            return format!("{}", float as i64);
-        }
-    }
-    number.to_string()
-}
-
 fn numeric_attr(attrs: &Map<String, Value>, name: &str) -> Option<(f64, String)> {
     let value = attrs.get(name)?;
     let shown = perl_string(value)?;
     let number = shown.trim().parse::<f64>().ok()?;
     Some((number, shown))
-}
-
-pub(crate) fn is_integer(text: &str) -> bool {
-    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
-pub(crate) fn is_number(text: &str) -> bool {
-    static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[+-]?(?:\d+\.\d+|\d+\.|\.\d+|\d+)(?:[eE][+-]?\d+)?$")
-            .expect("number regex compiles")
-    });
-    NUMBER.is_match(text)
 }
 
 /// Translates a Perl pattern from the schema (`(?^:...)`, `\0`) for the regex
