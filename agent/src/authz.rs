@@ -23,10 +23,14 @@ impl Caller {
     /// The caller a handler's request carries; `unknown` cannot happen behind
     /// the gate but keeps handlers total.
     pub fn of<T>(request: &tonic::Request<T>) -> Caller {
-        request.extensions().get::<Caller>().cloned().unwrap_or(Caller {
-            cn: "unknown".into(),
-            role: Role::Viewer,
-        })
+        request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or(Caller {
+                cn: "unknown".into(),
+                role: Role::Viewer,
+            })
     }
 }
 
@@ -40,8 +44,13 @@ pub fn required_role(path: &str) -> Option<Role> {
             Role::Viewer
         }
         "RunGuestAction" | "StopTask" => Role::Operator,
-        "CreateVmFromTemplate" | "CreateVm" | "CreateContainer" | "PromoteTemplate"
-        | "UpdateGuestConfig" | "DeleteGuests" | "ApplyNode" => Role::Admin,
+        "CreateVmFromTemplate"
+        | "CreateVm"
+        | "CreateContainer"
+        | "PromoteTemplate"
+        | "UpdateGuestConfig"
+        | "DeleteGuests"
+        | "ApplyNode" => Role::Admin,
         _ => return None,
     };
     Some(role)
@@ -55,19 +64,27 @@ pub fn peer_common_name(der: &[u8]) -> Option<String> {
 }
 
 /// Decides one call: the caller, or the status refusing it.
-pub fn authorize(roles: &RoleMap, path: &str, leaf_der: Option<&[u8]>) -> Result<Caller, tonic::Status> {
+pub fn authorize(
+    roles: &RoleMap,
+    path: &str,
+    leaf_der: Option<&[u8]>,
+) -> Result<Caller, tonic::Status> {
     let Some(der) = leaf_der else {
-        return Err(tonic::Status::unauthenticated("a client certificate is required"));
+        return Err(tonic::Status::unauthenticated(
+            "a client certificate is required",
+        ));
     };
-    let cn = peer_common_name(der)
-        .ok_or_else(|| tonic::Status::unauthenticated("the client certificate has no common name"))?;
+    let cn = peer_common_name(der).ok_or_else(|| {
+        tonic::Status::unauthenticated("the client certificate has no common name")
+    })?;
     let role = roles.role_for(&cn).ok_or_else(|| {
         tonic::Status::permission_denied(format!(
             "client '{cn}' has no role on this agent: add it to [roles] in the agent config"
         ))
     })?;
-    let required = required_role(path)
-        .ok_or_else(|| tonic::Status::permission_denied(format!("{path} is not an agent method")))?;
+    let required = required_role(path).ok_or_else(|| {
+        tonic::Status::permission_denied(format!("{path} is not an agent method"))
+    })?;
     if !role.permits(required) {
         return Err(tonic::Status::permission_denied(format!(
             "client '{cn}' is {} but {path} needs {}",
@@ -86,14 +103,19 @@ pub struct RoleGateLayer {
 
 impl RoleGateLayer {
     pub fn new(roles: RoleMap) -> Self {
-        Self { roles: Arc::new(roles) }
+        Self {
+            roles: Arc::new(roles),
+        }
     }
 }
 
 impl<S> tower::Layer<S> for RoleGateLayer {
     type Service = RoleGate<S>;
     fn layer(&self, inner: S) -> RoleGate<S> {
-        RoleGate { inner, roles: Arc::clone(&self.roles) }
+        RoleGate {
+            inner,
+            roles: Arc::clone(&self.roles),
+        }
     }
 }
 
@@ -106,7 +128,10 @@ pub struct RoleGate<S> {
 
 impl<S, B> tower::Service<http::Request<B>> for RoleGate<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
@@ -151,15 +176,27 @@ mod tests {
             .collect();
         assert!(rpcs.len() > 20, "parsed {rpcs:?}");
         for rpc in rpcs {
-            assert!(required_role(&format!("/pvectl.v1.Agent/{rpc}")).is_some(), "{rpc} has no role");
+            assert!(
+                required_role(&format!("/pvectl.v1.Agent/{rpc}")).is_some(),
+                "{rpc} has no role"
+            );
         }
     }
 
     #[test]
     fn roles_are_ordered_and_unknown_paths_are_refused() {
-        assert_eq!(required_role("/pvectl.v1.Agent/CreateVmFromTemplate"), Some(Role::Admin));
-        assert_eq!(required_role("/pvectl.v1.Agent/RunGuestAction"), Some(Role::Operator));
-        assert_eq!(required_role("/pvectl.v1.Agent/GetNodeInfo"), Some(Role::Viewer));
+        assert_eq!(
+            required_role("/pvectl.v1.Agent/CreateVmFromTemplate"),
+            Some(Role::Admin)
+        );
+        assert_eq!(
+            required_role("/pvectl.v1.Agent/RunGuestAction"),
+            Some(Role::Operator)
+        );
+        assert_eq!(
+            required_role("/pvectl.v1.Agent/GetNodeInfo"),
+            Some(Role::Viewer)
+        );
         assert_eq!(required_role("/grpc.health.v1.Health/Check"), None);
     }
 

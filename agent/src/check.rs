@@ -22,11 +22,17 @@ pub struct Report {
 
 impl Report {
     fn pass(&mut self, what: &str, detail: impl Into<String>) {
-        self.checks.push(Check { what: what.into(), result: Ok(detail.into()) });
+        self.checks.push(Check {
+            what: what.into(),
+            result: Ok(detail.into()),
+        });
     }
 
     fn fail(&mut self, what: &str, problem: impl Into<String>, fix: impl Into<String>) {
-        self.checks.push(Check { what: what.into(), result: Err((problem.into(), fix.into())) });
+        self.checks.push(Check {
+            what: what.into(),
+            result: Err((problem.into(), fix.into())),
+        });
     }
 
     pub fn failures(&self) -> usize {
@@ -75,15 +81,24 @@ pub async fn run(path: &Path) -> Report {
             config
         }
         Err(err) => {
-            report.fail("config", err.to_string(), "correct the key named above; packaging/agent.toml documents every key");
+            report.fail(
+                "config",
+                err.to_string(),
+                "correct the key named above; packaging/agent.toml documents every key",
+            );
             return report;
         }
     };
     match Source::detect(&config.pmxcfs_root) {
-        Source::Pmxcfs(root) => report.pass("pmxcfs", format!("{} (.members readable)", root.display())),
+        Source::Pmxcfs(root) => {
+            report.pass("pmxcfs", format!("{} (.members readable)", root.display()))
+        }
         Source::ApiOnly => report.pass(
             "pmxcfs",
-            format!("no .members under {}: API-only mode (slower, polling)", config.pmxcfs_root.display()),
+            format!(
+                "no .members under {}: API-only mode (slower, polling)",
+                config.pmxcfs_root.display()
+            ),
         ),
     }
     if std::fs::read_dir(&config.task_log_root).is_ok() {
@@ -116,21 +131,43 @@ fn check_tls(report: &mut Report, config: &AgentConfig) {
     let issue = "issue it with `pvectl pki issue-agent --node <node> --ip <address>`";
     let cert = readable(report, "agent certificate", &tls.cert, issue);
     let key = readable(report, "agent key", &tls.key, issue);
-    readable(report, "client CA", &tls.client_ca, "copy ca.pem from `pvectl pki init`");
-    let (Some(cert), Some(key)) = (cert, key) else { return };
+    readable(
+        report,
+        "client CA",
+        &tls.client_ca,
+        "copy ca.pem from `pvectl pki init`",
+    );
+    let (Some(cert), Some(key)) = (cert, key) else {
+        return;
+    };
     match x509_parser::pem::parse_x509_pem(&cert) {
         Ok((_, pem)) => match pem.parse_x509() {
             Ok(parsed) if !parsed.validity().is_valid() => {
-                report.fail("agent certificate validity", format!("not valid now (until {})", parsed.validity().not_after), issue);
+                report.fail(
+                    "agent certificate validity",
+                    format!("not valid now (until {})", parsed.validity().not_after),
+                    issue,
+                );
             }
-            Ok(parsed) => report.pass("agent certificate validity", format!("valid until {}", parsed.validity().not_after)),
-            Err(err) => report.fail("agent certificate", format!("not a certificate: {err}"), issue),
+            Ok(parsed) => report.pass(
+                "agent certificate validity",
+                format!("valid until {}", parsed.validity().not_after),
+            ),
+            Err(err) => report.fail(
+                "agent certificate",
+                format!("not a certificate: {err}"),
+                issue,
+            ),
         },
         Err(err) => report.fail("agent certificate", format!("not PEM: {err}"), issue),
     }
     match crate::tls_pair::matches(&cert, &key) {
         Ok(()) => report.pass("certificate and key", "they belong together"),
-        Err(err) => report.fail("certificate and key", err, "use the key that was issued with this certificate"),
+        Err(err) => report.fail(
+            "certificate and key",
+            err,
+            "use the key that was issued with this certificate",
+        ),
     }
 }
 
@@ -139,13 +176,24 @@ fn check_journal(report: &mut Report, config: &AgentConfig) {
     let dir = path.parent().unwrap_or(Path::new("/"));
     let writable = nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok();
     if !writable {
-        report.fail("journal", format!("cannot write to {}", dir.display()), "create the directory, owned by the agent's user");
+        report.fail(
+            "journal",
+            format!("cannot write to {}", dir.display()),
+            "create the directory, owned by the agent's user",
+        );
         return;
     }
     if path.exists() {
         match crate::journal::verify(path) {
-            Ok(head) => report.pass("journal", format!("{} verifies, {} entries", path.display(), head.seq)),
-            Err(err) => report.fail("journal", format!("{}: {err}", path.display()), "keep the file for inspection and move it away; the agent starts a new one"),
+            Ok(head) => report.pass(
+                "journal",
+                format!("{} verifies, {} entries", path.display(), head.seq),
+            ),
+            Err(err) => report.fail(
+                "journal",
+                format!("{}: {err}", path.display()),
+                "keep the file for inspection and move it away; the agent starts a new one",
+            ),
         }
     } else {
         report.pass("journal", format!("{} will be created", path.display()));

@@ -66,9 +66,9 @@ impl ClusterView {
         match source {
             Source::Pmxcfs(root) => {
                 let path = root.join(".members");
-                let bytes = tokio::fs::read(&path)
-                    .await
-                    .map_err(|e| AgentError::unavailable(format!("cannot read {}: {e}", path.display())))?;
+                let bytes = tokio::fs::read(&path).await.map_err(|e| {
+                    AgentError::unavailable(format!("cannot read {}: {e}", path.display()))
+                })?;
                 let members = Members::parse(&bytes)
                     .map_err(|e| AgentError::internal(format!("{}: {e}", path.display())))?;
                 Ok(Self::from_members(&members))
@@ -78,7 +78,11 @@ impl ClusterView {
                     .cluster_status()
                     .await
                     .map_err(|e| AgentError::pve("reading /cluster/status", &e))?;
-                let mut view = ClusterView { name: String::new(), quorate: true, members: Vec::new() };
+                let mut view = ClusterView {
+                    name: String::new(),
+                    quorate: true,
+                    members: Vec::new(),
+                };
                 for entry in status {
                     match entry.kind.as_str() {
                         "cluster" => {
@@ -104,11 +108,20 @@ impl ClusterView {
         let mut list: Vec<ClusterMember> = members
             .nodes
             .iter()
-            .map(|(name, node)| ClusterMember { name: name.clone(), id: node.id, ip: node.ip, online: node.online })
+            .map(|(name, node)| ClusterMember {
+                name: name.clone(),
+                id: node.id,
+                ip: node.ip,
+                online: node.online,
+            })
             .collect();
         list.sort_by_key(|m| m.id);
         ClusterView {
-            name: members.cluster.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+            name: members
+                .cluster
+                .as_ref()
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
             quorate: members.cluster.as_ref().is_none_or(|c| c.quorate),
             members: list,
         }
@@ -122,7 +135,10 @@ impl ClusterView {
             node_id: member.id,
             ip: member.ip.map(|ip| ip.to_string()).unwrap_or_default(),
             online: member.online,
-            agent_address: member.ip.map(|ip| std::net::SocketAddr::new(ip, agent_port).to_string()).unwrap_or_default(),
+            agent_address: member
+                .ip
+                .map(|ip| std::net::SocketAddr::new(ip, agent_port).to_string())
+                .unwrap_or_default(),
             agent_version: String::new(),
             template_range: routing::template_range(member.id).ok().map(Into::into),
         }

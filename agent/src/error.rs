@@ -16,7 +16,11 @@ pub struct AgentError {
 impl AgentError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let message = message.into();
-        let detail = ErrorDetail { kind: kind as i32, message: message.clone(), ..ErrorDetail::default() };
+        let detail = ErrorDetail {
+            kind: kind as i32,
+            message: message.clone(),
+            ..ErrorDetail::default()
+        };
         Self { detail, message }
     }
 

@@ -17,7 +17,11 @@ use pvectl_agent::server;
 use pvectl_agent::service::AgentService;
 
 #[derive(Parser)]
-#[command(name = "pvectl-agent", version, about = "The pvectl node agent: serves pvectl over mTLS gRPC on a Proxmox VE node")]
+#[command(
+    name = "pvectl-agent",
+    version,
+    about = "The pvectl node agent: serves pvectl over mTLS gRPC on a Proxmox VE node"
+)]
 struct Cli {
     /// The agent config.
     #[arg(long, global = true, env = "PVECTL_AGENT_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
@@ -37,7 +41,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -52,7 +58,11 @@ fn main() -> ExitCode {
         Command::Check => runtime.block_on(async {
             let report = check::run(&cli.config).await;
             print!("{report}");
-            if report.all_passed() { Ok(()) } else { anyhow::bail!("{} check(s) failed", report.failures()) }
+            if report.all_passed() {
+                Ok(())
+            } else {
+                anyhow::bail!("{} check(s) failed", report.failures())
+            }
         }),
     };
     match result {
@@ -60,7 +70,14 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("error: {err:#}");
             // 64 (EX_USAGE-like) for a config that cannot be used, as daemons do
-            if err.downcast_ref::<pvectl_agent::config::ConfigError>().is_some() { ExitCode::from(64) } else { ExitCode::FAILURE }
+            if err
+                .downcast_ref::<pvectl_agent::config::ConfigError>()
+                .is_some()
+            {
+                ExitCode::from(64)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -75,18 +92,30 @@ async fn run(config_path: &std::path::Path) -> Result<()> {
         }
         Source::ApiOnly => None,
     };
-    let hostname = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok());
+    let hostname = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok());
     let node = config.resolve_node_name(members_nodename.as_deref(), hostname.as_deref())?;
     let pve = PveClient::from_config(&config).context("set up the PVE API client")?;
-    let journal = Journal::open(&config.journal_path).with_context(|| format!("open the journal {}", config.journal_path.display()))?;
+    let journal = Journal::open(&config.journal_path)
+        .with_context(|| format!("open the journal {}", config.journal_path.display()))?;
     if let Some(torn) = journal.torn_tail() {
-        tracing::warn!(?torn, "the journal's last line was torn by a crash and has been cut off");
+        tracing::warn!(
+            ?torn,
+            "the journal's last line was torn by a crash and has been cut off"
+        );
     }
     let tls = server::tls_config(&config.tls)?;
     let listener = server::bind(config.listen).await?;
     let grace = config.timeouts.shutdown_grace;
     let roles = config.roles.clone();
-    let ctx = Arc::new(AgentCtx { config, node: node.clone(), source, pve, journal });
+    let ctx = Arc::new(AgentCtx {
+        config,
+        node: node.clone(),
+        source,
+        pve,
+        journal,
+    });
     let service = AgentService::new(Arc::clone(&ctx));
     tracing::info!(%node, addr = %listener.local_addr()?, api_only = ctx.source.is_api_only(), "pvectl-agent ready");
     server::notify_systemd("READY=1");

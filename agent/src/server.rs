@@ -19,15 +19,26 @@ use crate::config::{RoleMap, TlsConfig};
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot read {what} {path}: {source}")]
-    Read { what: &'static str, path: String, source: std::io::Error },
+    Read {
+        what: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, ServerError> {
-    std::fs::read(path).map_err(|source| ServerError::Read { what, path: path.display().to_string(), source })
+    std::fs::read(path).map_err(|source| ServerError::Read {
+        what,
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// The server's TLS settings from the config's files.
@@ -43,7 +54,9 @@ pub fn tls_config(tls: &TlsConfig) -> Result<ServerTlsConfig, ServerError> {
 
 /// Binds the listen address; the caller tells systemd it is ready after this.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
 }
 
 /// Serves `service` on `listener` until `shutdown` resolves, then drains for
@@ -74,7 +87,10 @@ pub async fn serve<A: Agent>(
     match tokio::time::timeout(grace, &mut server).await {
         Ok(result) => result.map_err(ServerError::from),
         Err(_) => {
-            tracing::warn!(?grace, "calls still running after the shutdown grace period; cutting them");
+            tracing::warn!(
+                ?grace,
+                "calls still running after the shutdown grace period; cutting them"
+            );
             Ok(())
         }
     }
@@ -82,7 +98,9 @@ pub async fn serve<A: Agent>(
 
 /// Tells systemd (Type=notify) something, when run under it.
 pub fn notify_systemd(state: &str) {
-    let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else { return };
+    let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
     if let Err(err) = send_notify(&socket, state) {
         tracing::warn!(%err, "cannot notify systemd");
     }

@@ -26,13 +26,16 @@ impl AgentService {
 
 #[tonic::async_trait]
 impl Agent for AgentService {
-    async fn get_node_info(&self, _request: Request<GetNodeInfoRequest>) -> Result<Response<NodeInfo>, Status> {
+    async fn get_node_info(
+        &self,
+        _request: Request<GetNodeInfoRequest>,
+    ) -> Result<Response<NodeInfo>, Status> {
         let ctx = &self.ctx;
         let view = ctx.cluster().await?;
         let port = ctx.agent_port();
-        let me = view
-            .member(&ctx.node)
-            .ok_or_else(|| AgentError::internal(format!("node '{}' is not a cluster member", ctx.node)))?;
+        let me = view.member(&ctx.node).ok_or_else(|| {
+            AgentError::internal(format!("node '{}' is not a cluster member", ctx.node))
+        })?;
         let mut node = ClusterView::to_proto(me, port);
         node.agent_version = env!("CARGO_PKG_VERSION").to_string();
         let status = ctx
@@ -40,12 +43,20 @@ impl Agent for AgentService {
             .node_status(&ctx.node)
             .await
             .map_err(|e| AgentError::pve("reading the node status", &e))?;
-        let version = ctx.pve.version().await.map_err(|e| AgentError::pve("reading the PVE version", &e))?;
+        let version = ctx
+            .pve
+            .version()
+            .await
+            .map_err(|e| AgentError::pve("reading the PVE version", &e))?;
         Ok(Response::new(NodeInfo {
             node: Some(node),
             cluster_name: view.name.clone(),
             quorate: view.quorate,
-            members: view.members.iter().map(|m| ClusterView::to_proto(m, port)).collect(),
+            members: view
+                .members
+                .iter()
+                .map(|m| ClusterView::to_proto(m, port))
+                .collect(),
             pve_version: version.version,
             api_only: ctx.source.is_api_only(),
             resources: Some(NodeResources {
@@ -58,21 +69,36 @@ impl Agent for AgentService {
         }))
     }
 
-    async fn get_journal_head(&self, _request: Request<GetJournalHeadRequest>) -> Result<Response<JournalHead>, Status> {
+    async fn get_journal_head(
+        &self,
+        _request: Request<GetJournalHeadRequest>,
+    ) -> Result<Response<JournalHead>, Status> {
         let head = self.ctx.journal.head();
-        Ok(Response::new(JournalHead { node: self.ctx.node.clone(), seq: head.seq, hash: head.hash }))
+        Ok(Response::new(JournalHead {
+            node: self.ctx.node.clone(),
+            seq: head.seq,
+            hash: head.hash,
+        }))
     }
 
-    async fn read_journal(&self, request: Request<ReadJournalRequest>) -> Result<Response<BoxStream<JournalEntry>>, Status> {
+    async fn read_journal(
+        &self,
+        request: Request<ReadJournalRequest>,
+    ) -> Result<Response<BoxStream<JournalEntry>>, Status> {
         let req = request.into_inner();
-        let limit = if req.limit == 0 { usize::MAX } else { req.limit as usize };
+        let limit = if req.limit == 0 {
+            usize::MAX
+        } else {
+            req.limit as usize
+        };
         let from = req.from_seq.max(1);
         let records = self
             .ctx
             .journal
             .read(from, limit)
             .map_err(|e| AgentError::internal(format!("reading the journal: {e}")))?;
-        let entries: Vec<Result<JournalEntry, Status>> = records.iter().map(|r| Ok(r.to_proto())).collect();
+        let entries: Vec<Result<JournalEntry, Status>> =
+            records.iter().map(|r| Ok(r.to_proto())).collect();
         if !req.follow {
             return Ok(Response::new(Box::pin(tokio_stream::iter(entries))));
         }
@@ -89,7 +115,12 @@ impl Agent for AgentService {
                 let records = match ctx.journal.read(next, usize::MAX) {
                     Ok(records) => records,
                     Err(e) => {
-                        let _ = tx.send(Err(AgentError::internal(format!("reading the journal: {e}")).into())).await;
+                        let _ = tx
+                            .send(Err(AgentError::internal(format!(
+                                "reading the journal: {e}"
+                            ))
+                            .into()))
+                            .await;
                         return;
                     }
                 };

@@ -9,7 +9,12 @@ pub fn matches(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("certificate: {e}"))?;
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("key: {e}"))?;
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let signing = provider.key_provider.load_private_key(key).map_err(|e| format!("key: {e}"))?;
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("key: {e}"))?;
     let certified = rustls::sign::CertifiedKey::new(certs, signing);
-    certified.keys_match().map_err(|e| format!("the key does not match the certificate: {e}"))
+    certified
+        .keys_match()
+        .map_err(|e| format!("the key does not match the certificate: {e}"))
 }

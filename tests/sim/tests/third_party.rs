@@ -29,7 +29,8 @@ async fn proxmoxer_logs_in_clones_a_template_waits_and_reads_the_config() {
         .await
         .expect("start the simulated cluster");
     let sandbox = cluster.write_sandbox().expect("write sandbox.json");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/third_party/proxmoxer_flow.py");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/third_party/proxmoxer_flow.py");
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)
             .arg(script)
@@ -49,7 +50,10 @@ async fn proxmoxer_logs_in_clones_a_template_waits_and_reads_the_config() {
     assert_eq!(seen["lock"], serde_json::Value::Null, "{seen}");
     let newid = seen["newid"].as_u64().unwrap();
     assert!(
-        seen["scsi0"].as_str().unwrap().contains(&format!("vm-{newid}-disk-0")),
+        seen["scsi0"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("vm-{newid}-disk-0")),
         "{seen}"
     );
     assert_eq!(seen["version"], "9.1.1", "{seen}");
