@@ -3,6 +3,7 @@
 //! loopback address, a pmxcfs-like tree with per-node views, task logs, and
 //! faults on demand. See `ARCHITECTURE.md` at the repository root.
 
+pub mod agents;
 pub mod api;
 pub mod client;
 pub mod clock;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use pve_sim::SimCluster;
+use pve_sim::agents::AgentFleet;
 use pve_sim::pmxcfs::ViewMode;
 use pve_sim::sandbox::Sandbox;
 
@@ -57,6 +58,12 @@ struct UpArgs {
     /// Per-node pmxcfs views: auto (FUSE when available), fuse, shared.
     #[arg(long, default_value = "auto", value_parser = parse_view_mode)]
     views: ViewMode,
+    /// Do not start a pvectl-agent per node (the API alone).
+    #[arg(long)]
+    no_agents: bool,
+    /// Port every node's agent listens on (0 = one free on every address).
+    #[arg(long, default_value_t = 8446)]
+    agent_port: u16,
 }
 
 #[derive(clap::Args)]
@@ -94,6 +101,7 @@ fn main() -> Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = tokio::runtime::Runtime::new().context("start the tokio runtime")?;
     match cli.command {
@@ -118,19 +126,37 @@ async fn up(args: UpArgs) -> Result<()> {
     if let Some(password) = &args.password {
         builder = builder.password(password);
     }
-    let cluster = builder
+    let mut cluster = builder
         .start()
         .await
         .context("start the simulated cluster")?;
+    let mut fleet = if args.no_agents {
+        None
+    } else {
+        let port = (args.agent_port != 0).then_some(args.agent_port);
+        let fleet = AgentFleet::start(&mut cluster, port).await;
+        Some(fleet.context("start the agents")?)
+    };
     let path = cluster.write_sandbox().context("write sandbox.json")?;
     for node in &cluster.sandbox().nodes {
+        let agent = node
+            .agent
+            .as_deref()
+            .map(|a| format!(", agent {a}"))
+            .unwrap_or_default();
         println!(
-            "{} (id {}) https://{}:{}",
+            "{} (id {}) https://{}:{}{agent}",
             node.name, node.id, node.address, node.port
         );
     }
     println!("sandbox: {}", path.display());
+    if let Some(config) = &cluster.sandbox().pvectl_config {
+        println!("export PVECTL_CONFIG={}", config.display());
+    }
     wait_for_signal().await?;
+    if let Some(fleet) = &mut fleet {
+        fleet.shutdown().await;
+    }
     cluster.shutdown().await;
     Ok(())
 }
