@@ -238,12 +238,12 @@ async fn run(mut ctx: TaskCtx, plan: ClonePlan) -> Result<TaskEnd, String> {
     let src_lock = guest_lock_path(plan.kind, plan.source.vmid);
     let _src_guard = sim
         .flocks
-        .lock(&clock, &src_lock, false, Duration::from_secs(1))
+        .lock(&clock, &plan.node, &src_lock, false, Duration::from_secs(1))
         .await?;
     let new_lock = guest_lock_path(plan.kind, plan.newid);
     let _new_guard = sim
         .flocks
-        .lock(&clock, &new_lock, true, Duration::from_secs(1))
+        .lock(&clock, &plan.node, &new_lock, true, Duration::from_secs(1))
         .await?;
 
     if plan.kind == GuestType::Qemu {

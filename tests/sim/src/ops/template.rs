@@ -70,6 +70,7 @@ async fn run(
         .flocks
         .lock(
             &sim.clock,
+            &node,
             &guest_lock_path(kind, vmid),
             true,
             Duration::from_secs(10),
