@@ -260,14 +260,14 @@ async fn run(mut ctx: TaskCtx, plan: ClonePlan) -> Result<TaskEnd, String> {
         write_temporary_config(&mut ctx, &plan)?;
     }
     let mut created = Vec::new();
-    let result = copy_disks(&mut ctx, &plan, &mut created).await;
-    match result {
+    let result = match copy_disks(&mut ctx, &plan, &mut created).await {
         Ok(config) => finish(&mut ctx, &plan, config).await,
-        Err(err) => {
-            clean_up(&ctx, &plan, &created);
-            Err(format!("clone failed: {err}"))
-        }
-    }
+        Err(err) => Err(err),
+    };
+    result.map_err(|err| {
+        clean_up(&ctx, &plan, &created);
+        format!("clone failed: {err}")
+    })
 }
 
 /// qemu's first write: `# qmclone temporary file\nlock: clone\n`, after the
@@ -546,7 +546,8 @@ async fn transfer(
 }
 
 /// The lock goes (first complete, unlocked config), the config moves to the
-/// target node if one was given, then the task ends.
+/// target node if one was given, then the task ends. Failing here cleans up
+/// like failing during the copy (PVE runs both in one eval).
 async fn finish(
     ctx: &mut TaskCtx,
     plan: &ClonePlan,
@@ -554,8 +555,7 @@ async fn finish(
 ) -> Result<TaskEnd, String> {
     let sim = Arc::clone(&ctx.sim);
     if sim.state().faults.lock_never_released(plan.source.vmid) {
-        let reason = ctx.hang().await;
-        return Err(format!("clone failed: {reason}"));
+        return Err(ctx.hang().await);
     }
     config.props.remove("lock");
     sim.write_config(&plan.node, plan.kind, plan.newid, &config, ctx.pid)
