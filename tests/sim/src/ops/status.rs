@@ -83,7 +83,8 @@ pub fn status_json(guest: &Guest, now: i64) -> Value {
     let mut out = json!({
         "vmid": guest.vmid,
         "name": guest.name(),
-        "status": guest.run.as_str(),
+        // a paused guest still runs: only qmpstatus (and the RRD status) says paused
+        "status": if running { "running" } else { "stopped" },
         "cpus": guest.cpus(),
         "cpu": if running { 0.02 } else { 0.0 },
         "maxmem": guest.maxmem(),
