@@ -111,6 +111,13 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
         self
     }
 
+    /// Every `(method, template)` served, sorted by template then method.
+    pub fn endpoints(&self) -> Vec<(Method, &'static str)> {
+        let mut endpoints: Vec<(Method, &'static str)> = self.handlers.keys().cloned().collect();
+        endpoints.sort_by(|a, b| (a.1, a.0.as_str()).cmp(&(b.1, b.0.as_str())));
+        endpoints
+    }
+
     fn handler(&self, method: &Method, template: &'static str) -> Option<&Handler<S>> {
         self.handlers.get(&(method.clone(), template))
     }
