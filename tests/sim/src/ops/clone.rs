@@ -487,7 +487,7 @@ async fn allocate(
     };
     volumes::allocate(ctx, &plan.node, new)
         .await
-        .map_err(|e| format!("{key}: {e}"))
+        .map_err(|e| volumes::disk_error(key, e))
 }
 
 /// The copy itself, with PVE's `transferred … (x%)` lines.
