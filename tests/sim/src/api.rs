@@ -39,6 +39,14 @@ pub struct Caller {
     pub tokenid: Option<String>,
 }
 
+impl Caller {
+    /// Who PVE's `$rpcenv->get_user()` says is calling: the token id
+    /// (`root@pam!ci`) for API tokens, else the user. Task UPIDs carry it.
+    pub fn rpc_user(&self) -> &str {
+        self.tokenid.as_deref().unwrap_or(&self.userid)
+    }
+}
+
 /// A verified request, as a handler receives it.
 #[derive(Clone, Debug)]
 pub struct ApiRequest {

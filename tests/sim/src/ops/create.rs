@@ -98,7 +98,7 @@ pub async fn create(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Rep
         &task_node,
         task_type,
         &vmid.to_string(),
-        &req.caller.userid,
+        req.caller.rpc_user(),
         move |ctx| async move {
             let mut ctx = ctx;
             let mut created = Vec::new();

@@ -48,7 +48,7 @@ pub async fn destroy(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Re
         &task_node,
         task_type,
         &vmid.to_string(),
-        &req.caller.userid,
+        req.caller.rpc_user(),
         move |ctx| run(ctx, node, kind, vmid, skiplock),
     )?;
     Ok(Value::String(upid.to_string()).into())
