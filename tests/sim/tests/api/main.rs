@@ -4,6 +4,7 @@ mod auth_and_envelope;
 mod guest_config;
 mod guest_delete;
 mod guest_lifecycle;
+mod lxc;
 mod schema_conformance;
 mod support;
 mod tasks_api;
