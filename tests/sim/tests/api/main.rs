@@ -1,6 +1,7 @@
 //! The simulator as a PVE API client sees it: every test starts its own
 //! cluster on free loopback ports and talks to it over HTTPS.
 mod auth_and_envelope;
+mod cluster_views;
 mod guest_config;
 mod guest_delete;
 mod guest_lifecycle;
