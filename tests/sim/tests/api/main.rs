@@ -2,6 +2,7 @@
 //! cluster on free loopback ports and talks to it over HTTPS.
 mod auth_and_envelope;
 mod cluster_views;
+mod faults_and_control;
 mod guest_config;
 mod guest_delete;
 mod guest_lifecycle;
