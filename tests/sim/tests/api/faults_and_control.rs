@@ -94,10 +94,7 @@ async fn server_errors_with_probability_one_answer_503_on_that_node_only() {
         let resp = call(&client(&cluster, "pve1"), "GET", "/version", &[], &[]).await;
         assert_eq!(resp.status, 503);
         assert_eq!(resp.reason, "injected server error (pve-sim)");
-        assert_eq!(
-            resp.json()["message"],
-            "injected server error (pve-sim)\n"
-        );
+        assert_eq!(resp.json()["message"], "injected server error (pve-sim)\n");
     }
     let other = call(&client(&cluster, "pve2"), "GET", "/version", &[], &[]).await;
     assert_eq!(other.status, 200);
@@ -117,7 +114,10 @@ async fn the_control_endpoint_needs_the_sandbox_token() {
 
     let sandbox = cluster.sandbox();
     let mut ticketed = client(&cluster, "pve1");
-    ticketed.login(&sandbox.user, &sandbox.password).await.unwrap();
+    ticketed
+        .login(&sandbox.user, &sandbox.password)
+        .await
+        .unwrap();
     assert!(matches!(ticketed.credentials, Credentials::Ticket { .. }));
     let err = ticketed
         .control("POST", Some(json!({"kind": "node_down", "node": "pve3"})))
@@ -186,11 +186,8 @@ async fn pve_sim_fault_adds_lists_and_clears_faults_of_a_running_sandbox() {
     let resp = call(&client(&cluster, "pve3"), "GET", "/version", &[], &[]).await;
     assert_eq!(resp.status, 503);
 
-    let (added, _, stderr) = pve_sim_fault(
-        dir.path(),
-        &["add", "set_lock", "vmid=101", "lock=backup"],
-    )
-    .await;
+    let (added, _, stderr) =
+        pve_sim_fault(dir.path(), &["add", "set_lock", "vmid=101", "lock=backup"]).await;
     assert!(added, "{stderr}");
     let config = crate::support::config(&client(&cluster, "pve1"), "pve1", "qemu", 101).await;
     assert_eq!(config["lock"], "backup");

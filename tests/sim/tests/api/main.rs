@@ -7,6 +7,7 @@ mod guest_config;
 mod guest_delete;
 mod guest_lifecycle;
 mod lxc;
+mod sandbox_up;
 mod schema_conformance;
 mod support;
 mod tasks_api;
