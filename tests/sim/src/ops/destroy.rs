@@ -32,9 +32,10 @@ pub async fn destroy(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Re
     }
     let force = p.bool("force").unwrap_or(false) && kind == GuestType::Lxc;
     if guest.run != RunState::Stopped && !force {
-        return Err(ApiError::internal(format!(
-            "{word} {vmid} is running - destroy failed"
-        )));
+        return Err(ApiError::internal(match kind {
+            GuestType::Qemu => format!("VM {vmid} is running - destroy failed"),
+            GuestType::Lxc => format!("unable to destroy CT {vmid} - container is running"),
+        }));
     }
     if guest.ha && !p.bool("purge").unwrap_or(false) {
         return Err(ApiError::internal(format!(
