@@ -10,7 +10,7 @@ use pve_sim::{Fault, SimCluster};
 use serde_json::Value;
 
 use crate::support::{
-    call, client, cluster, config, eventually, ok, task_log, upid, wait, wait_ok,
+    assert_error, call, client, cluster, config, eventually, ok, task_log, upid, wait, wait_ok,
 };
 
 async fn ct_config(client: &Client, vmid: u32) -> Value {
@@ -264,4 +264,44 @@ async fn container_config_put_is_synchronous() {
         resp.reason,
         "Method 'POST /nodes/pve1/lxc/102/config' not implemented"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_container_is_removed_only_with_force() {
+    let cluster = cluster().await;
+    let client = client(&cluster, "pve1");
+    let resp = call(
+        &client,
+        "DELETE",
+        "/nodes/{node}/lxc/{vmid}",
+        &["pve1", "102"],
+        &[],
+    )
+    .await;
+    assert_error(
+        &resp,
+        500,
+        "unable to destroy CT 102 - container is running",
+    );
+    let task = upid(
+        &ok(
+            &client,
+            "DELETE",
+            "/nodes/{node}/lxc/{vmid}",
+            &["pve1", "102"],
+            &[("force", "1")],
+        )
+        .await,
+    );
+    assert!(task.contains(":vzdestroy:102:"), "{task}");
+    wait_ok(&client, "pve1", &task).await;
+    let gone = call(
+        &client,
+        "GET",
+        "/nodes/{node}/lxc/{vmid}/config",
+        &["pve1", "102"],
+        &[],
+    )
+    .await;
+    assert_eq!(gone.status, 500, "{}", gone.body);
 }
