@@ -40,18 +40,31 @@ impl Run {
 
 impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
 impl Sandbox {
     /// Starts `builder`'s cluster and an agent on every node.
     pub async fn start(builder: SimBuilder) -> Result<Sandbox> {
-        let mut cluster = builder.start().await.context("start the simulated cluster")?;
-        let fleet = AgentFleet::start(&mut cluster, None).await.context("start the agents")?;
+        let mut cluster = builder
+            .start()
+            .await
+            .context("start the simulated cluster")?;
+        let fleet = AgentFleet::start(&mut cluster, None)
+            .await
+            .context("start the agents")?;
         cluster.write_sandbox().context("write sandbox.json")?;
         let pvectl = find_binary("pvectl").context("find pvectl")?;
-        Ok(Sandbox { cluster, fleet, pvectl })
+        Ok(Sandbox {
+            cluster,
+            fleet,
+            pvectl,
+        })
     }
 
     /// A 3-node cluster at a fast time scale.

@@ -4,7 +4,11 @@
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "pvectl-bench", version, about = "Benchmarks pvectl against the simulated cluster")]
+#[command(
+    name = "pvectl-bench",
+    version,
+    about = "Benchmarks pvectl against the simulated cluster"
+)]
 struct Cli {
     /// Where to write the figures.
     #[arg(long, default_value = "bench.json")]
@@ -15,6 +19,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let figures = serde_json::json!({"benchmarks": []});
     std::fs::write(&cli.out, serde_json::to_string_pretty(&figures)? + "\n")?;
-    println!("no benchmark is implemented yet; wrote {}", cli.out.display());
+    println!(
+        "no benchmark is implemented yet; wrote {}",
+        cli.out.display()
+    );
     Ok(())
 }

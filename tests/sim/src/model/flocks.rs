@@ -42,6 +42,17 @@ pub fn storage_lock_path(storage: &str) -> String {
     format!("/var/lock/pve-manager/pve-storage-{storage}")
 }
 
+/// A pmxcfs cluster lock (`cfs_lock_file`; `/etc/pve/priv/lock/<id>` on PVE),
+/// kept here beside the flocks: `file-user_cfg`, `file-storage_cfg`, ….
+pub fn cfs_lock_path(id: &str) -> String {
+    format!("/etc/pve/priv/lock/{id}")
+}
+
+/// PVE's error when a cfs lock cannot be had in time.
+pub fn cfs_timeout_message(id: &str) -> String {
+    format!("cfs-lock '{id}' error: got lock request timeout")
+}
+
 /// PVE's flock timeout error.
 pub fn timeout_message(path: &str) -> String {
     format!("can't lock file '{path}' - got timeout")

@@ -135,7 +135,7 @@ pub async fn clone(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Repl
         &node,
         task_type,
         &vmid.to_string(),
-        &req.caller.userid,
+        req.caller.rpc_user(),
         move |ctx| run(ctx, plan),
     )?;
     Ok(Value::String(upid.to_string()).into())

@@ -51,7 +51,7 @@ pub async fn convert(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Re
         &task_node,
         task_type,
         &vmid.to_string(),
-        &req.caller.userid,
+        req.caller.rpc_user(),
         move |ctx| run(ctx, node, kind, vmid),
     )?;
     Ok(match kind {

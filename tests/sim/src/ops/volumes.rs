@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::TaskCtx;
 use crate::model::flocks::{CLUSTER_WIDE, storage_lock_path, timeout_message};
+use crate::model::{INTERRUPTED, TaskCtx};
 use crate::storage::{StorageDef, Volume};
 
 /// What to allocate.
@@ -83,5 +83,15 @@ pub fn free(ctx: &TaskCtx, node: &str, created: &[(StorageDef, String)]) {
     let mut st = ctx.sim.state();
     for (def, volid) in created {
         st.volumes.remove(def, node, volid);
+    }
+}
+
+/// An allocation error as the task reports it: `scsi0: <error>`, except a
+/// stop request, which ends the task as `interrupted by signal`.
+pub fn disk_error(key: &str, error: String) -> String {
+    if error == INTERRUPTED {
+        error
+    } else {
+        format!("{key}: {error}")
     }
 }
