@@ -3,7 +3,7 @@
 //! first and then a config of only `lock: destroyed` until it goes.
 use std::time::Duration;
 
-use pve_sim::model::flocks::{cfs_lock_path, storage_lock_path};
+use pve_sim::model::flocks::{CLUSTER_WIDE, cfs_lock_path, storage_lock_path};
 use pve_sim::{Fault, SimCluster};
 use serde_json::Value;
 
@@ -143,6 +143,7 @@ async fn destroy_frees_the_disks_then_holds_lock_destroyed_until_the_config_goes
         .flocks
         .lock(
             &sim.clock,
+            CLUSTER_WIDE,
             &cfs_lock_path("file-user_cfg"),
             true,
             Duration::from_secs(1),
@@ -228,6 +229,7 @@ async fn a_disk_that_cannot_be_freed_is_a_warning_and_the_destroy_goes_on() {
         .flocks
         .lock(
             &sim.clock,
+            "pve1",
             &storage_lock_path("local-lvm"),
             true,
             Duration::from_secs(1),

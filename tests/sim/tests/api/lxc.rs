@@ -41,6 +41,7 @@ async fn container_create_writes_a_create_lock_first_then_the_final_config() {
         .flocks
         .lock(
             &sim.clock,
+            "pve1",
             &storage_lock_path("local-lvm"),
             true,
             Duration::from_secs(1),
