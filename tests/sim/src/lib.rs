@@ -9,6 +9,7 @@ pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod control;
+pub mod demo;
 pub mod drives;
 pub mod faults;
 pub mod guest_config;

@@ -27,6 +27,19 @@ enum Command {
     Up(UpArgs),
     /// Show, add or clear faults of a running sandbox.
     Fault(FaultArgs),
+    /// Start a 3-node cluster with agents and run the headline flows through
+    /// the real pvectl; exits 0 only if every step did what it should.
+    Demo(DemoArgs),
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Keep the sandbox here (default: a temporary directory, removed after).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Real seconds per simulated second.
+    #[arg(long, default_value_t = 0.05)]
+    time_scale: f64,
 }
 
 #[derive(clap::Args)]
@@ -107,6 +120,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Up(args) => runtime.block_on(up(args)),
         Command::Fault(args) => runtime.block_on(fault(args)),
+        Command::Demo(args) => runtime.block_on(demo(args)),
     }
 }
 
@@ -158,6 +172,45 @@ async fn up(args: UpArgs) -> Result<()> {
         fleet.shutdown().await;
     }
     cluster.shutdown().await;
+    Ok(())
+}
+
+async fn demo(args: DemoArgs) -> Result<()> {
+    let mut builder = SimCluster::builder().nodes(3).time_scale(args.time_scale);
+    if let Some(dir) = &args.dir {
+        builder = builder.dir(dir);
+    }
+    let mut cluster = builder
+        .start()
+        .await
+        .context("start the simulated cluster")?;
+    let mut fleet = AgentFleet::start(&mut cluster, None)
+        .await
+        .context("start the agents")?;
+    cluster.write_sandbox().context("write sandbox.json")?;
+    println!(
+        "sandbox: {} (3 nodes, an agent on each)",
+        cluster.dir().display()
+    );
+    let pvectl = pve_sim::demo::Pvectl::new(&fleet.pvectl_config)?;
+    let steps = pve_sim::demo::run(&pvectl).await;
+    let mut failed = false;
+    for step in &steps {
+        let mark = if step.ok { "ok  " } else { "FAIL" };
+        println!("{mark} {}\n     $ {}", step.title, step.command);
+        if !step.ok {
+            failed = true;
+            for line in step.detail.lines() {
+                println!("     | {line}");
+            }
+        }
+    }
+    fleet.shutdown().await;
+    cluster.shutdown().await;
+    if failed {
+        bail!("the demo failed");
+    }
+    println!("demo: all {} steps passed", steps.len());
     Ok(())
 }
 
