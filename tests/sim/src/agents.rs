@@ -216,6 +216,18 @@ impl AgentFleet {
         cluster: &mut SimCluster,
         port: Option<u16>,
     ) -> Result<AgentFleet, AgentsError> {
+        let options = FleetOptions {
+            port,
+            ..FleetOptions::default()
+        };
+        Self::start_with(cluster, options).await
+    }
+
+    /// [`AgentFleet::start`] with more choices.
+    pub async fn start_with(
+        cluster: &mut SimCluster,
+        options: FleetOptions,
+    ) -> Result<AgentFleet, AgentsError> {
         let pvectl = find_binary("pvectl")?;
         let binary = find_binary("pvectl-agent")?;
         let sandbox = cluster.sandbox().clone();
