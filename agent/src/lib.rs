@@ -12,3 +12,4 @@ pub mod pve_api;
 pub mod server;
 pub mod service;
 pub mod tls_pair;
+pub mod watch;
