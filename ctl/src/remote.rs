@@ -28,13 +28,13 @@ pub enum RemoteError {
         after: Duration,
     },
     /// The agent answered with an error.
-    #[error("node {node}: {}", describe_status(call, *code, message, detail.as_ref()))]
+    #[error("node {node}: {}", describe_status(call, *code, message, detail.as_deref()))]
     Rpc {
         node: String,
         call: &'static str,
         code: tonic::Code,
         message: String,
-        detail: Option<ErrorDetail>,
+        detail: Option<Box<ErrorDetail>>,
     },
     /// An operation ended in its FAILED event.
     #[error(
@@ -44,7 +44,7 @@ pub enum RemoteError {
     OperationFailed {
         node: String,
         operation_id: String,
-        detail: ErrorDetail,
+        detail: Box<ErrorDetail>,
     },
     /// A node name that is not a cluster member.
     #[error("no node {name:?} in the cluster; nodes: {}", list(known))]
@@ -69,14 +69,14 @@ impl RemoteError {
             call,
             code: status.code(),
             message: status.message().to_owned(),
-            detail: ErrorDetail::from_status(status),
+            detail: ErrorDetail::from_status(status).map(Box::new),
         }
     }
 
     /// The agent's detail, when it sent one.
     pub fn detail(&self) -> Option<&ErrorDetail> {
         match self {
-            RemoteError::Rpc { detail, .. } => detail.as_ref(),
+            RemoteError::Rpc { detail, .. } => detail.as_deref(),
             RemoteError::OperationFailed { detail, .. } => Some(detail),
             _ => None,
         }

@@ -75,7 +75,7 @@ async fn follow_events(
                 return Err(RemoteError::OperationFailed {
                     node: node.to_owned(),
                     operation_id,
-                    detail,
+                    detail: Box::new(detail),
                 }
                 .into());
             }

@@ -58,12 +58,15 @@ impl Session {
     }
 }
 
+/// A fan-out's answers by node, and the nodes that failed.
+pub(super) type Answers<T> = (Vec<(String, T)>, Vec<String>);
+
 /// Splits a fan-out's results into answers and failures, printing each
 /// failure as a warning naming its node.
 pub(super) fn answers<T>(
     results: Vec<(String, Result<T, RemoteError>)>,
     io: &mut Io<'_>,
-) -> Result<(Vec<(String, T)>, Vec<String>), Error> {
+) -> Result<Answers<T>, Error> {
     let mut answered = Vec::new();
     let mut failed = Vec::new();
     for (node, result) in results {

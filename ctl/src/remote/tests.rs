@@ -84,7 +84,7 @@ fn a_failed_operation_shows_hint_pve_message_log_tail_and_findings() {
     let error = RemoteError::OperationFailed {
         node: "pve1".to_owned(),
         operation_id: "pve1-7".to_owned(),
-        detail,
+        detail: Box::new(detail),
     };
     assert_eq!(
         error.to_string(),

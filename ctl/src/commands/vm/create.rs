@@ -72,7 +72,7 @@ pub(super) async fn create(
             return Err(RemoteError::OperationFailed {
                 node: answered.node,
                 operation_id: first.operation_id,
-                detail,
+                detail: Box::new(detail),
             }
             .into());
         }
@@ -164,14 +164,15 @@ async fn place(
                 .map(|resources| resources.memory_free_bytes),
         })
         .collect();
-    let chosen = most_free_memory(&candidates)
-        .map(|candidate| candidate.clone())
-        .ok_or_else(|| CommandError::TemplateNotFound {
-            template: template.to_string(),
-            node: None,
-            existing: Vec::new(),
-            unreachable: Vec::new(),
-        })?;
+    let chosen =
+        most_free_memory(&candidates)
+            .cloned()
+            .ok_or_else(|| CommandError::TemplateNotFound {
+                template: template.to_string(),
+                node: None,
+                existing: Vec::new(),
+                unreachable: Vec::new(),
+            })?;
     let holders_text: Vec<String> = holders
         .iter()
         .map(|h| format!("{} ({})", h.node, h.template.vmid))
