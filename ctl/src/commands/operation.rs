@@ -2,8 +2,11 @@
 //! `task watch` alike: progress on stderr, the result on stdout, a failure as
 //! the agent's error detail.
 
+use std::time::Duration;
+
 use pvectl_proto::v1::{CreateEvent, CreatePhase, CreateResult, create_event};
 use serde::Serialize;
+use tokio::time::Instant;
 use tonic::Streaming;
 
 use super::{Io, view};
@@ -13,6 +16,13 @@ use crate::output::{Column, OutputError, OutputFormat, Tabular, render_one};
 use crate::progress::Progress;
 use crate::remote::RemoteError;
 
+/// The agent's own timeout of a create when none is asked for (DESIGN).
+pub(super) const AGENT_DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// How much longer than the operation's timeout the client waits for the
+/// agent to report the end, before it stops waiting.
+pub(super) const DEADLINE_GRACE: Duration = Duration::from_secs(60);
+
 /// What an operation produced.
 #[derive(Debug)]
 pub(super) struct Finished {
@@ -21,15 +31,18 @@ pub(super) struct Finished {
 }
 
 /// Shows `first` (if given) and every further event of `stream` until the
-/// final one. `node` names the agent in errors.
+/// final one, waiting at most `wait` in all when given. `node` names the
+/// agent in errors.
 pub(super) async fn follow(
     node: &str,
     first: Option<CreateEvent>,
     stream: &mut Streaming<CreateEvent>,
+    wait: Option<Duration>,
     io: &mut Io<'_>,
 ) -> Result<Finished, Error> {
     let mut progress = Progress::new(io.stderr_is_terminal);
-    let outcome = follow_events(node, first, stream, &mut progress, io).await;
+    let deadline = wait.map(|wait| (Instant::now() + wait, wait));
+    let outcome = follow_events(node, first, stream, deadline, &mut progress, io).await;
     progress.finish();
     outcome
 }
@@ -38,6 +51,7 @@ async fn follow_events(
     node: &str,
     mut pending: Option<CreateEvent>,
     stream: &mut Streaming<CreateEvent>,
+    deadline: Option<(Instant, Duration)>,
     progress: &mut Progress,
     io: &mut Io<'_>,
 ) -> Result<Finished, Error> {
@@ -45,10 +59,19 @@ async fn follow_events(
     loop {
         let event = match pending.take() {
             Some(event) => event,
-            None => match stream.message().await {
-                Ok(Some(event)) => event,
-                Ok(None) => return Err(ended(node, operation_id, "the agent closed the stream")),
-                Err(status) => {
+            None => match next(stream, deadline).await {
+                Err(waited) => {
+                    let reason = format!(
+                        "no final event within {}s; it may still be running",
+                        waited.as_secs()
+                    );
+                    return Err(ended(node, operation_id, &reason));
+                }
+                Ok(Ok(Some(event))) => event,
+                Ok(Ok(None)) => {
+                    return Err(ended(node, operation_id, "the agent closed the stream"));
+                }
+                Ok(Err(status)) => {
                     let reason =
                         RemoteError::from_status(node, "the event stream", &status).to_string();
                     let reason = reason
@@ -92,6 +115,20 @@ async fn follow_events(
             }
             (None, _) => {}
         }
+    }
+}
+
+/// The stream's next message, or how long was waited when the deadline
+/// passed first.
+async fn next(
+    stream: &mut Streaming<CreateEvent>,
+    deadline: Option<(Instant, Duration)>,
+) -> Result<Result<Option<CreateEvent>, tonic::Status>, Duration> {
+    match deadline {
+        Some((at, waited)) => tokio::time::timeout_at(at, stream.message())
+            .await
+            .map_err(|_| waited),
+        None => Ok(stream.message().await),
     }
 }
 

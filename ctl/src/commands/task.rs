@@ -57,7 +57,7 @@ async fn finish(
     stream: &mut tonic::Streaming<pvectl_proto::v1::CreateEvent>,
     io: &mut Io<'_>,
 ) -> Result<(), Error> {
-    let finished = follow(node, None, stream, io).await?;
+    let finished = follow(node, None, stream, None, io).await?;
     print_finished(finished, session.format, io)
 }
 

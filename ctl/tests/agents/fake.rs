@@ -87,7 +87,7 @@ impl FakeCluster {
             .enable_all()
             .build()
             .unwrap();
-        let ca = generate_ca(OffsetDateTime::now_utc(), 2).unwrap();
+        let ca = generate_ca(OffsetDateTime::now_utc(), 30).unwrap();
         let authority = CertificateAuthority::from_pem(&ca.cert_pem, &ca.key_pem, "ca").unwrap();
         let specs = nodes();
         let listeners: Vec<TcpListener> = specs
@@ -139,7 +139,7 @@ impl FakeCluster {
                         dns_names: Vec::new(),
                     },
                     OffsetDateTime::now_utc(),
-                    2,
+                    10,
                 )
                 .unwrap();
             let tls = ServerTlsConfig::new()
@@ -162,7 +162,7 @@ impl FakeCluster {
                     role: Role::Admin,
                 },
                 OffsetDateTime::now_utc(),
-                2,
+                10,
             )
             .unwrap();
         let home = tempfile::tempdir().unwrap();
@@ -335,6 +335,9 @@ impl FakeAgent {
             Some(50),
             "cloning to 104 on local-lvm",
         ));
+        if request.name == "vanish" {
+            return events;
+        }
         events.push(event(
             CreatePhase::Cloning,
             Some(100),
@@ -456,7 +459,23 @@ impl Agent for FakeAgent {
             .lock()
             .unwrap()
             .push((self.spec.name.to_owned(), request.clone()));
-        if !known {
+        if request.name == "elsewhere" && self.spec.name != "pve2" {
+            let owner = &self.shared.members[1];
+            let failed = CreateEvent {
+                operation_id: String::new(),
+                phase: CreatePhase::Failed as i32,
+                outcome: Some(create_event::Outcome::Error(ErrorDetail {
+                    kind: ErrorKind::WrongNode as i32,
+                    message: "this create belongs to pve2".to_owned(),
+                    owner_node: owner.name.clone(),
+                    owner_address: owner.agent_address.clone(),
+                    ..ErrorDetail::default()
+                })),
+                ..CreateEvent::default()
+            };
+            return Ok(Response::new(stream(vec![failed])));
+        }
+        if !known && request.name != "elsewhere" {
             return Err(ErrorDetail {
                 kind: ErrorKind::NotFound as i32,
                 message: format!("no such template on {}", self.spec.name),

@@ -224,6 +224,45 @@ fn a_refused_create_exits_5_with_the_cause_and_the_fix() {
 }
 
 #[test]
+fn a_wrong_node_answer_in_the_first_event_is_followed_once_to_the_owner() {
+    let cluster = FakeCluster::start(false);
+    let output = ok(
+        &cluster,
+        &[
+            "vm",
+            "create",
+            "elsewhere",
+            "--template",
+            "9500",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(json(&output)["node"], "pve2");
+    let asked: Vec<String> = cluster
+        .creates()
+        .into_iter()
+        .map(|(node, _)| node)
+        .collect();
+    assert_eq!(asked, ["pve1", "pve2"]);
+}
+
+#[test]
+fn a_stream_that_ends_before_the_final_event_says_how_to_reattach() {
+    let cluster = FakeCluster::start(false);
+    let output = pvectl(&cluster, &["vm", "create", "vanish", "--template", "9100"]);
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains(
+            "node pve1: the events of operation pve1-1 stopped before it finished \
+             (the agent closed the stream); re-attach with `pvectl task watch pve1-1`"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn bad_names_and_misrouted_vmids_are_usage_errors_before_anything_is_sent() {
     let cluster = FakeCluster::start(false);
     let output = pvectl(&cluster, &["vm", "create", "web_1", "--template", "9100"]);

@@ -7,7 +7,7 @@ use pvectl_proto::v1::{
 use tonic::Streaming;
 
 use super::super::locate::{Located, find};
-use super::super::operation::{follow, print_finished};
+use super::super::operation::{AGENT_DEFAULT_TIMEOUT, DEADLINE_GRACE, follow, print_finished};
 use super::super::remote::{Session, answers};
 use super::super::template::validate_one;
 use super::super::{Io, view};
@@ -78,7 +78,8 @@ pub(super) async fn create(
         }
         return print_operation_id(&first.operation_id, &answered.node, session.format, io);
     }
-    let finished = follow(&answered.node, Some(first), &mut stream, io).await?;
+    let wait = args.timeout.unwrap_or(AGENT_DEFAULT_TIMEOUT) + DEADLINE_GRACE;
+    let finished = follow(&answered.node, Some(first), &mut stream, Some(wait), io).await?;
     print_finished(finished, session.format, io)
 }
 
