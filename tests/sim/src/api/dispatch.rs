@@ -1,15 +1,14 @@
 //! pveproxy's request pipeline, in its order: method and path checks,
 //! authentication (401 with an empty body, delayed), body checks, parameter
 //! collection, handler lookup (501), URI parameter conflicts, the API-token
-//! restriction (403), schema verification (400) and finally the handler.
+//! restriction (403), schema verification (400) and finally the handler, in a
+//! task of its own.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use futures::FutureExt as _;
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Method, StatusCode};
 use percent_encoding::percent_decode_str;
@@ -18,9 +17,10 @@ use serde_json::{Map, Value};
 
 use super::auth::AuthStore;
 use super::params::{self, media_type};
+use super::perl::perl_string;
 use super::reply::{self, bare};
 use super::schema::Schema;
-use super::validate::{perl_string, validate_params};
+use super::validate::validate_params;
 use super::{ApiError, ApiRequest, ApiRoutes, Caller, HttpOptions, Reply, ticket};
 
 /// pveproxy's `$limit_max_post`.
@@ -275,8 +275,10 @@ impl<S: Clone + Send + Sync + 'static> Dispatcher<S> {
         };
         match (handler, builtin) {
             (Some(handler), _) => {
-                let future = handler(self.state.clone(), request);
-                match AssertUnwindSafe(future).catch_unwind().await {
+                // Spawned, so a handler runs to its end even when the client goes
+                // away mid-request, as a PVE API call does.
+                let task = tokio::spawn(handler(self.state.clone(), request));
+                match task.await {
                     Ok(result) => result,
                     Err(_) => Err(ApiError::internal(format!(
                         "internal error: the handler of {} {template} panicked",

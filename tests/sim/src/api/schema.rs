@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use http::Method;
 use serde_json::Value;
 
+use super::perl::truthy;
+
 static SCHEMA_GZ: &[u8] = include_bytes!("../../../fixtures/pve/pve-api-schema.json.gz");
 
 static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
@@ -97,10 +99,12 @@ impl Schema {
                     continue;
                 };
                 let index = schema.endpoints.len();
+                let mut parameters = info.get("parameters").cloned().unwrap_or(Value::Null);
+                restore_description_parameter(&method, template, &mut parameters);
                 schema.endpoints.push(Endpoint {
                     method: method.clone(),
                     template: template.clone(),
-                    parameters: info.get("parameters").cloned().unwrap_or(Value::Null),
+                    parameters,
                     returns: info.get("returns").cloned().unwrap_or(Value::Null),
                     allow_token: info.get("allowtoken").is_some_and(truthy),
                     world: info.pointer("/permissions/user").and_then(Value::as_str)
@@ -165,6 +169,39 @@ impl Schema {
     }
 }
 
+/// Guest endpoints whose `description` parameter the dump lost when its
+/// descriptions were stripped (every key named `description` went, the
+/// parameter too), with PVE's `maxLength` for it.
+const DESCRIPTION_PARAMETER: &[(&str, &str, Option<u32>)] = &[
+    ("POST", "/nodes/{node}/qemu", Some(8192)),
+    ("PUT", "/nodes/{node}/qemu/{vmid}/config", Some(8192)),
+    ("POST", "/nodes/{node}/qemu/{vmid}/config", Some(8192)),
+    ("POST", "/nodes/{node}/qemu/{vmid}/clone", None),
+    ("POST", "/nodes/{node}/lxc", Some(8192)),
+    ("PUT", "/nodes/{node}/lxc/{vmid}/config", Some(8192)),
+    ("POST", "/nodes/{node}/lxc/{vmid}/clone", None),
+];
+
+fn restore_description_parameter(method: &Method, template: &str, parameters: &mut Value) {
+    let Some((_, _, max_length)) = DESCRIPTION_PARAMETER
+        .iter()
+        .find(|(m, t, _)| *m == method.as_str() && *t == template)
+    else {
+        return;
+    };
+    let Some(properties) = parameters
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut property = serde_json::json!({"type": "string", "optional": 1});
+    if let Some(max) = max_length {
+        property["maxLength"] = Value::from(*max);
+    }
+    properties.entry("description").or_insert(property);
+}
+
 impl Node {
     fn insert(&mut self, template: &str, method: Method, index: usize) {
         let mut node = self;
@@ -190,17 +227,6 @@ impl Node {
         }
         node.template = Some(template.to_string());
         node.methods.insert(method, index);
-    }
-}
-
-/// Perl truthiness of a JSON schema attribute (`1`, `"1"`, `true`).
-pub(crate) fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty() && s != "0",
-        Value::Array(_) | Value::Object(_) => true,
     }
 }
 

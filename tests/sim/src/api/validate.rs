@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::{Map, Number, Value};
 
 use super::formats::check_format;
-use super::schema::truthy;
+use super::perl::{is_integer, is_number, perl_ref, perl_string, truthy};
 
 /// Per-field error messages, keyed by parameter name (PVE's `errors` object).
 pub(crate) type Errors = BTreeMap<String, String>;
@@ -27,7 +27,7 @@ pub(crate) fn validate_params(
     let mut params = params;
     for (name, value) in params.iter_mut() {
         let is_array = properties
-            .and_then(|props| props.get(name))
+            .and_then(|props| property(props, name))
             .and_then(|prop| prop.get("type"))
             .and_then(Value::as_str)
             == Some("array");
@@ -47,13 +47,50 @@ pub(crate) fn validate_params(
         .into_iter()
         .filter(|(_, value)| !value.is_null())
         .map(|(name, value)| {
-            let value = match properties.and_then(|props| props.get(&name)) {
+            let value = match properties.and_then(|props| property(props, &name)) {
                 Some(prop) => typed(value, prop),
                 None => value,
             };
             (name, value)
         })
         .collect())
+}
+
+/// The schema of property `key`. PVE's API dump folds numbered properties
+/// (`scsi0` … `scsi30`) into one `scsi[n]` entry, so `scsi5` is looked up there,
+/// within the index range PVE defines for that name.
+fn property<'a>(properties: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if let Some(schema) = properties.get(key) {
+        return Some(schema);
+    }
+    let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &key[base.len()..];
+    if base.is_empty() || digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+        return None;
+    }
+    let index: u32 = digits.parse().ok()?;
+    if index > max_index(base) {
+        return None;
+    }
+    properties.get(&format!("{base}[n]"))
+}
+
+/// The highest index of a numbered property (qemu-server's `MAX_*` constants,
+/// pve-container's, corosync links and ACME domains).
+fn max_index(base: &str) -> u32 {
+    match base {
+        "ide" | "serial" => 3,
+        "parallel" => 2,
+        "sata" => 5,
+        "scsi" => 30,
+        "virtio" | "hostpci" => 15,
+        "net" | "ipconfig" => 31,
+        "usb" => 13,
+        "numa" | "link" => 7,
+        "virtiofs" => 9,
+        "acmedomain" => 4,
+        _ => 255,
+    }
 }
 
 fn add_error(errors: &mut Errors, path: &str, message: impl Into<String>) {
@@ -231,7 +268,7 @@ fn check_object(
     }
     for (key, item) in value {
         let new_path = join_path(path, key);
-        if let Some(schema) = properties.get(key) {
+        if let Some(schema) = property(properties, key) {
             if let Some(Value::String(required)) = schema.get("requires")
                 && value.get(required).is_none_or(Value::is_null)
             {
@@ -330,54 +367,11 @@ fn check_simple_type(path: &str, ty: &str, value: &Value, errors: &mut Errors) -
     ok
 }
 
-/// The Perl reference type a JSON value decodes to, if it is not a plain scalar.
-fn perl_ref(value: &Value) -> Option<&'static str> {
-    match value {
-        Value::Array(_) => Some("ARRAY"),
-        Value::Object(_) => Some("HASH"),
-        Value::Bool(_) => Some("JSON::PP::Boolean"),
-        Value::Null | Value::Number(_) | Value::String(_) => None,
-    }
-}
-
-/// How Perl stringifies a scalar; `None` for undef, arrays and hashes.
-pub(crate) fn perl_string(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(perl_number(number)),
-        Value::Bool(flag) => Some(if *flag { "1" } else { "0" }.to_string()),
-        Value::Null | Value::Array(_) | Value::Object(_) => None,
-    }
-}
-
-fn perl_number(number: &Number) -> String {
-    if number.is_f64() {
-        let float = number.as_f64().unwrap_or(0.0);
-        if float.fract() == 0.0 && float.abs() < 1e15 {
-            return format!("{}", float as i64);
-        }
-    }
-    number.to_string()
-}
-
 fn numeric_attr(attrs: &Map<String, Value>, name: &str) -> Option<(f64, String)> {
     let value = attrs.get(name)?;
     let shown = perl_string(value)?;
     let number = shown.trim().parse::<f64>().ok()?;
     Some((number, shown))
-}
-
-pub(crate) fn is_integer(text: &str) -> bool {
-    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
-pub(crate) fn is_number(text: &str) -> bool {
-    static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[+-]?(?:\d+\.\d+|\d+\.|\.\d+|\d+)(?:[eE][+-]?\d+)?$")
-            .expect("number regex compiles")
-    });
-    NUMBER.is_match(text)
 }
 
 /// Translates a Perl pattern from the schema (`(?^:...)`, `\0`) for the regex

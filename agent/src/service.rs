@@ -1,0 +1,150 @@
+//! The `pvectl.v1.Agent` service: each RPC hands over to the module that
+//! owns it. RPCs not implemented yet answer UNIMPLEMENTED (generated stubs).
+use pvectl_proto::v1::agent_server::Agent;
+use pvectl_proto::v1::{
+    GetJournalHeadRequest, GetNodeInfoRequest, JournalEntry, JournalHead, NodeInfo, NodeResources,
+    ReadJournalRequest,
+};
+use tonic::codegen::BoxStream;
+use tonic::{Request, Response, Status};
+
+use crate::cluster::ClusterView;
+use crate::context::Ctx;
+use crate::error::AgentError;
+
+/// The gRPC service over the agent's context.
+#[derive(Clone)]
+pub struct AgentService {
+    ctx: Ctx,
+}
+
+impl AgentService {
+    pub fn new(ctx: Ctx) -> Self {
+        Self { ctx }
+    }
+}
+
+#[tonic::async_trait]
+impl Agent for AgentService {
+    async fn get_node_info(
+        &self,
+        _request: Request<GetNodeInfoRequest>,
+    ) -> Result<Response<NodeInfo>, Status> {
+        let ctx = &self.ctx;
+        let view = ctx.cluster().await?;
+        let port = ctx.agent_port();
+        let me = view.member(&ctx.node).ok_or_else(|| {
+            AgentError::internal(format!("node '{}' is not a cluster member", ctx.node))
+        })?;
+        let mut node = ClusterView::to_proto(me, port);
+        node.agent_version = env!("CARGO_PKG_VERSION").to_string();
+        let status = ctx
+            .pve
+            .node_status(&ctx.node)
+            .await
+            .map_err(|e| AgentError::pve("reading the node status", &e))?;
+        let version = ctx
+            .pve
+            .version()
+            .await
+            .map_err(|e| AgentError::pve("reading the PVE version", &e))?;
+        Ok(Response::new(NodeInfo {
+            node: Some(node),
+            cluster_name: view.name.clone(),
+            quorate: view.quorate,
+            members: view
+                .members
+                .iter()
+                .map(|m| ClusterView::to_proto(m, port))
+                .collect(),
+            pve_version: version.version,
+            api_only: ctx.source.is_api_only(),
+            resources: Some(NodeResources {
+                cpus: status.cpuinfo.cpus,
+                cpu_usage: status.cpu,
+                memory_total_bytes: status.memory.total,
+                memory_used_bytes: status.memory.used,
+                memory_free_bytes: status.memory.free,
+            }),
+        }))
+    }
+
+    async fn get_journal_head(
+        &self,
+        _request: Request<GetJournalHeadRequest>,
+    ) -> Result<Response<JournalHead>, Status> {
+        let head = self.ctx.journal.head();
+        Ok(Response::new(JournalHead {
+            node: self.ctx.node.clone(),
+            seq: head.seq,
+            hash: head.hash,
+        }))
+    }
+
+    async fn read_journal(
+        &self,
+        request: Request<ReadJournalRequest>,
+    ) -> Result<Response<BoxStream<JournalEntry>>, Status> {
+        let req = request.into_inner();
+        let limit = if req.limit == 0 {
+            usize::MAX
+        } else {
+            req.limit as usize
+        };
+        let from = req.from_seq.max(1);
+        let records = self
+            .ctx
+            .journal
+            .read(from, limit)
+            .map_err(|e| AgentError::internal(format!("reading the journal: {e}")))?;
+        let entries: Vec<Result<JournalEntry, Status>> =
+            records.iter().map(|r| Ok(r.to_proto())).collect();
+        if !req.follow {
+            return Ok(Response::new(Box::pin(tokio_stream::iter(entries))));
+        }
+        let ctx = self.ctx.clone();
+        let mut next = records.last().map_or(from, |r| r.entry.seq + 1);
+        let mut heads = ctx.journal.subscribe();
+        let follow = async_stream_follow(move |tx| async move {
+            for entry in entries {
+                if tx.send(entry).await.is_err() {
+                    return;
+                }
+            }
+            while heads.changed().await.is_ok() {
+                let records = match ctx.journal.read(next, usize::MAX) {
+                    Ok(records) => records,
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(AgentError::internal(format!(
+                                "reading the journal: {e}"
+                            ))
+                            .into()))
+                            .await;
+                        return;
+                    }
+                };
+                for record in records {
+                    next = record.entry.seq + 1;
+                    if tx.send(Ok(record.to_proto())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(follow))
+    }
+}
+
+/// A stream fed by a spawned producer through a small channel; the producer
+/// stops when the client goes away.
+pub fn async_stream_follow<T, F, Fut>(producer: F) -> BoxStream<T>
+where
+    T: Send + 'static,
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<T, Status>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(producer(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+}

@@ -1,0 +1,59 @@
+//! `--help` output compared with the files in `tests/snapshots/`; run with
+//! `UPDATE_SNAPSHOTS=1` to rewrite them after a deliberate change.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn check_help(args: &[&str], snapshot: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pvectl"))
+        .args(args)
+        .env("COLUMNS", "100")
+        .env_remove("PVECTL_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{args:?} exited {}", output.status);
+    let actual = String::from_utf8(output.stdout).unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(snapshot);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|value| value == "1") {
+        std::fs::write(&path, &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "cannot read {}: {error}; run with UPDATE_SNAPSHOTS=1 to create it",
+            path.display()
+        )
+    });
+    assert!(
+        actual == expected,
+        "`pvectl {}` differs from {}; run with UPDATE_SNAPSHOTS=1 if the change is wanted\n--- expected\n{expected}\n--- actual\n{actual}",
+        args.join(" "),
+        path.display()
+    );
+}
+
+#[test]
+fn top_level_help_matches_its_snapshot() {
+    check_help(&["--help"], "pvectl-help.txt");
+}
+
+#[test]
+fn pki_help_matches_its_snapshot() {
+    check_help(&["pki", "--help"], "pki-help.txt");
+}
+
+#[test]
+fn pki_issue_client_help_matches_its_snapshot() {
+    check_help(
+        &["pki", "issue-client", "--help"],
+        "pki-issue-client-help.txt",
+    );
+}
+
+#[test]
+fn config_help_matches_its_snapshot() {
+    check_help(&["config", "--help"], "config-help.txt");
+}
