@@ -105,6 +105,4 @@ pub enum WatchError {
     NotATaskLog(PathBuf),
     #[error("cannot unsubscribe from {0}: it is not subscribed")]
     NotSubscribed(String),
-    #[error("the watcher has stopped")]
-    Stopped,
 }
