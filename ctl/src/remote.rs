@@ -64,11 +64,21 @@ pub enum RemoteError {
 impl RemoteError {
     /// A failed call's status, with the detail the agent attached if any.
     pub fn from_status(node: &str, call: &'static str, status: &tonic::Status) -> RemoteError {
+        // transport failures (a refused client certificate with TLS 1.3) say
+        // what happened only in their source chain
+        let message = match std::error::Error::source(status) {
+            Some(source) => format!(
+                "{}: {}",
+                status.message(),
+                crate::channel::error_chain(source)
+            ),
+            None => status.message().to_owned(),
+        };
         RemoteError::Rpc {
             node: node.to_owned(),
             call,
             code: status.code(),
-            message: status.message().to_owned(),
+            message,
             detail: ErrorDetail::from_status(status).map(Box::new),
         }
     }
