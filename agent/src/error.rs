@@ -44,6 +44,23 @@ impl AgentError {
         Self::new(ErrorKind::Unavailable, message)
     }
 
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
+    }
+
+    /// The request concerns `owner`; `address` is its agent (`ip:port`),
+    /// empty when unknown.
+    pub fn wrong_node(owner: &str, address: &str, message: impl Into<String>) -> Self {
+        let mut err = Self::new(ErrorKind::WrongNode, message);
+        err.detail.owner_node = owner.to_string();
+        err.detail.owner_address = address.to_string();
+        err
+    }
+
     /// Adds the way out ("recreate the template", "run qm unlock 101").
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.detail.hint = hint.into();
