@@ -40,6 +40,14 @@ pub struct Caller {
     pub tokenid: Option<String>,
 }
 
+impl Caller {
+    /// Who PVE's `$rpcenv->get_user()` says is calling: the token id
+    /// (`root@pam!ci`) for API tokens, else the user. Task UPIDs carry it.
+    pub fn rpc_user(&self) -> &str {
+        self.tokenid.as_deref().unwrap_or(&self.userid)
+    }
+}
+
 /// A verified request, as a handler receives it.
 #[derive(Clone, Debug)]
 pub struct ApiRequest {
@@ -110,6 +118,13 @@ impl<S: Clone + Send + Sync + 'static> ApiRoutes<S> {
             panic!("{} {} is registered twice", key.0, key.1);
         }
         self
+    }
+
+    /// Every `(method, template)` served, sorted by template then method.
+    pub fn endpoints(&self) -> Vec<(Method, &'static str)> {
+        let mut endpoints: Vec<(Method, &'static str)> = self.handlers.keys().cloned().collect();
+        endpoints.sort_by(|a, b| (a.1, a.0.as_str()).cmp(&(b.1, b.0.as_str())));
+        endpoints
     }
 
     fn handler(&self, method: &Method, template: &'static str) -> Option<&Handler<S>> {

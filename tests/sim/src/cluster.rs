@@ -307,9 +307,15 @@ impl SimBuilder {
             state,
         ));
         let up_since = clock.epoch_now() - 3600;
+        // seeded guests have been reported by pvestatd long ago: no resources lag
+        let seeded_at =
+            std::time::Instant::now().checked_sub(clock.real(self.options.resources_lag));
         for mut guest in guests {
             if guest.started_at.is_some() {
                 guest.started_at = Some(up_since);
+            }
+            if let Some(seeded_at) = seeded_at {
+                guest.created = seeded_at;
             }
             let text = guest.config.render(guest.kind);
             sim.fs.write_guest_config(

@@ -3,11 +3,13 @@
 //! loopback address, a pmxcfs-like tree with per-node views, task logs, and
 //! faults on demand. See `ARCHITECTURE.md` at the repository root.
 
+pub mod agents;
 pub mod api;
 pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod control;
+pub mod demo;
 pub mod drives;
 pub mod faults;
 pub mod guest_config;

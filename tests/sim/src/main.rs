@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use pve_sim::SimCluster;
+use pve_sim::agents::AgentFleet;
 use pve_sim::pmxcfs::ViewMode;
 use pve_sim::sandbox::Sandbox;
 
@@ -26,6 +27,19 @@ enum Command {
     Up(UpArgs),
     /// Show, add or clear faults of a running sandbox.
     Fault(FaultArgs),
+    /// Start a 3-node cluster with agents and run the headline flows through
+    /// the real pvectl; exits 0 only if every step did what it should.
+    Demo(DemoArgs),
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Keep the sandbox here (default: a temporary directory, removed after).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Real seconds per simulated second.
+    #[arg(long, default_value_t = 0.05)]
+    time_scale: f64,
 }
 
 #[derive(clap::Args)]
@@ -57,6 +71,12 @@ struct UpArgs {
     /// Per-node pmxcfs views: auto (FUSE when available), fuse, shared.
     #[arg(long, default_value = "auto", value_parser = parse_view_mode)]
     views: ViewMode,
+    /// Do not start a pvectl-agent per node (the API alone).
+    #[arg(long)]
+    no_agents: bool,
+    /// Port every node's agent listens on (0 = one free on every address).
+    #[arg(long, default_value_t = 8446)]
+    agent_port: u16,
 }
 
 #[derive(clap::Args)]
@@ -94,11 +114,13 @@ fn main() -> Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = tokio::runtime::Runtime::new().context("start the tokio runtime")?;
     match cli.command {
         Command::Up(args) => runtime.block_on(up(args)),
         Command::Fault(args) => runtime.block_on(fault(args)),
+        Command::Demo(args) => runtime.block_on(demo(args)),
     }
 }
 
@@ -118,20 +140,77 @@ async fn up(args: UpArgs) -> Result<()> {
     if let Some(password) = &args.password {
         builder = builder.password(password);
     }
-    let cluster = builder
+    let mut cluster = builder
         .start()
         .await
         .context("start the simulated cluster")?;
+    let mut fleet = if args.no_agents {
+        None
+    } else {
+        let port = (args.agent_port != 0).then_some(args.agent_port);
+        let fleet = AgentFleet::start(&mut cluster, port).await;
+        Some(fleet.context("start the agents")?)
+    };
     let path = cluster.write_sandbox().context("write sandbox.json")?;
     for node in &cluster.sandbox().nodes {
+        let agent = node
+            .agent
+            .as_deref()
+            .map(|a| format!(", agent {a}"))
+            .unwrap_or_default();
         println!(
-            "{} (id {}) https://{}:{}",
+            "{} (id {}) https://{}:{}{agent}",
             node.name, node.id, node.address, node.port
         );
     }
     println!("sandbox: {}", path.display());
+    if let Some(config) = &cluster.sandbox().pvectl_config {
+        println!("export PVECTL_CONFIG={}", config.display());
+    }
     wait_for_signal().await?;
+    if let Some(fleet) = &mut fleet {
+        fleet.shutdown().await;
+    }
     cluster.shutdown().await;
+    Ok(())
+}
+
+async fn demo(args: DemoArgs) -> Result<()> {
+    let mut builder = SimCluster::builder().nodes(3).time_scale(args.time_scale);
+    if let Some(dir) = &args.dir {
+        builder = builder.dir(dir);
+    }
+    let mut cluster = builder
+        .start()
+        .await
+        .context("start the simulated cluster")?;
+    let mut fleet = AgentFleet::start(&mut cluster, None)
+        .await
+        .context("start the agents")?;
+    cluster.write_sandbox().context("write sandbox.json")?;
+    println!(
+        "sandbox: {} (3 nodes, an agent on each)",
+        cluster.dir().display()
+    );
+    let pvectl = pve_sim::demo::Pvectl::new(&fleet.pvectl_config)?;
+    let steps = pve_sim::demo::run(&pvectl).await;
+    let mut failed = false;
+    for step in &steps {
+        let mark = if step.ok { "ok  " } else { "FAIL" };
+        println!("{mark} {}\n     $ {}", step.title, step.command);
+        if !step.ok {
+            failed = true;
+            for line in step.detail.lines() {
+                println!("     | {line}");
+            }
+        }
+    }
+    fleet.shutdown().await;
+    cluster.shutdown().await;
+    if failed {
+        bail!("the demo failed");
+    }
+    println!("demo: all {} steps passed", steps.len());
     Ok(())
 }
 

@@ -24,7 +24,7 @@ use crate::tasks::TaskLogDir;
 
 pub use flocks::Flocks;
 pub use guest::{Guest, RunState};
-pub use workers::{TaskCtx, TaskRecord};
+pub use workers::{INTERRUPTED, TaskCtx, TaskRecord};
 
 /// A simulated node.
 #[derive(Debug, Clone)]

@@ -99,10 +99,12 @@ impl Schema {
                     continue;
                 };
                 let index = schema.endpoints.len();
+                let mut parameters = info.get("parameters").cloned().unwrap_or(Value::Null);
+                restore_description_parameter(&method, template, &mut parameters);
                 schema.endpoints.push(Endpoint {
                     method: method.clone(),
                     template: template.clone(),
-                    parameters: info.get("parameters").cloned().unwrap_or(Value::Null),
+                    parameters,
                     returns: info.get("returns").cloned().unwrap_or(Value::Null),
                     allow_token: info.get("allowtoken").is_some_and(truthy),
                     world: info.pointer("/permissions/user").and_then(Value::as_str)
@@ -165,6 +167,39 @@ impl Schema {
             methods: &node.methods,
         })
     }
+}
+
+/// Guest endpoints whose `description` parameter the dump lost when its
+/// descriptions were stripped (every key named `description` went, the
+/// parameter too), with PVE's `maxLength` for it.
+const DESCRIPTION_PARAMETER: &[(&str, &str, Option<u32>)] = &[
+    ("POST", "/nodes/{node}/qemu", Some(8192)),
+    ("PUT", "/nodes/{node}/qemu/{vmid}/config", Some(8192)),
+    ("POST", "/nodes/{node}/qemu/{vmid}/config", Some(8192)),
+    ("POST", "/nodes/{node}/qemu/{vmid}/clone", None),
+    ("POST", "/nodes/{node}/lxc", Some(8192)),
+    ("PUT", "/nodes/{node}/lxc/{vmid}/config", Some(8192)),
+    ("POST", "/nodes/{node}/lxc/{vmid}/clone", None),
+];
+
+fn restore_description_parameter(method: &Method, template: &str, parameters: &mut Value) {
+    let Some((_, _, max_length)) = DESCRIPTION_PARAMETER
+        .iter()
+        .find(|(m, t, _)| *m == method.as_str() && *t == template)
+    else {
+        return;
+    };
+    let Some(properties) = parameters
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut property = serde_json::json!({"type": "string", "optional": 1});
+    if let Some(max) = max_length {
+        property["maxLength"] = Value::from(*max);
+    }
+    properties.entry("description").or_insert(property);
 }
 
 impl Node {

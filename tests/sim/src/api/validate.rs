@@ -27,7 +27,7 @@ pub(crate) fn validate_params(
     let mut params = params;
     for (name, value) in params.iter_mut() {
         let is_array = properties
-            .and_then(|props| props.get(name))
+            .and_then(|props| property(props, name))
             .and_then(|prop| prop.get("type"))
             .and_then(Value::as_str)
             == Some("array");
@@ -47,13 +47,50 @@ pub(crate) fn validate_params(
         .into_iter()
         .filter(|(_, value)| !value.is_null())
         .map(|(name, value)| {
-            let value = match properties.and_then(|props| props.get(&name)) {
+            let value = match properties.and_then(|props| property(props, &name)) {
                 Some(prop) => typed(value, prop),
                 None => value,
             };
             (name, value)
         })
         .collect())
+}
+
+/// The schema of property `key`. PVE's API dump folds numbered properties
+/// (`scsi0` … `scsi30`) into one `scsi[n]` entry, so `scsi5` is looked up there,
+/// within the index range PVE defines for that name.
+fn property<'a>(properties: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if let Some(schema) = properties.get(key) {
+        return Some(schema);
+    }
+    let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &key[base.len()..];
+    if base.is_empty() || digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+        return None;
+    }
+    let index: u32 = digits.parse().ok()?;
+    if index > max_index(base) {
+        return None;
+    }
+    properties.get(&format!("{base}[n]"))
+}
+
+/// The highest index of a numbered property (qemu-server's `MAX_*` constants,
+/// pve-container's, corosync links and ACME domains).
+fn max_index(base: &str) -> u32 {
+    match base {
+        "ide" | "serial" => 3,
+        "parallel" => 2,
+        "sata" => 5,
+        "scsi" => 30,
+        "virtio" | "hostpci" => 15,
+        "net" | "ipconfig" => 31,
+        "usb" => 13,
+        "numa" | "link" => 7,
+        "virtiofs" => 9,
+        "acmedomain" => 4,
+        _ => 255,
+    }
 }
 
 fn add_error(errors: &mut Errors, path: &str, message: impl Into<String>) {
@@ -231,7 +268,7 @@ fn check_object(
     }
     for (key, item) in value {
         let new_path = join_path(path, key);
-        if let Some(schema) = properties.get(key) {
+        if let Some(schema) = property(properties, key) {
             if let Some(Value::String(required)) = schema.get("requires")
                 && value.get(required).is_none_or(Value::is_null)
             {

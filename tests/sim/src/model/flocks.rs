@@ -1,5 +1,6 @@
 //! Node-local flocks on guest configs (`/var/lock/qemu-server/lock-<vmid>.conf`)
-//! and storages, with PVE's timeouts and error texts.
+//! and storages, with PVE's timeouts and error texts. The same path on two nodes is
+//! two locks: only the node's own workers contend for it (pve-facts §10).
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,11 +17,17 @@ pub struct FlockGuard {
     _exclusive: Option<OwnedRwLockWriteGuard<()>>,
 }
 
-/// The lock files of one simulated cluster, keyed by path.
+/// A lock file: `(node, path)`.
+type LockKey = (String, String);
+
+/// The lock files of one simulated cluster, keyed by node and path.
 #[derive(Debug, Default)]
 pub struct Flocks {
-    files: Mutex<HashMap<String, Arc<RwLock<()>>>>,
+    files: Mutex<HashMap<LockKey, Arc<RwLock<()>>>>,
 }
+
+/// The scope of a lock that every node shares (a shared storage's lock lives in pmxcfs).
+pub const CLUSTER_WIDE: &str = "";
 
 /// The lock file PVE uses for a guest config.
 pub fn guest_lock_path(kind: GuestType, vmid: u32) -> String {
@@ -35,26 +42,42 @@ pub fn storage_lock_path(storage: &str) -> String {
     format!("/var/lock/pve-manager/pve-storage-{storage}")
 }
 
+/// A pmxcfs cluster lock (`cfs_lock_file`; `/etc/pve/priv/lock/<id>` on PVE),
+/// kept here beside the flocks: `file-user_cfg`, `file-storage_cfg`, ….
+pub fn cfs_lock_path(id: &str) -> String {
+    format!("/etc/pve/priv/lock/{id}")
+}
+
+/// PVE's error when a cfs lock cannot be had in time.
+pub fn cfs_timeout_message(id: &str) -> String {
+    format!("cfs-lock '{id}' error: got lock request timeout")
+}
+
 /// PVE's flock timeout error.
 pub fn timeout_message(path: &str) -> String {
     format!("can't lock file '{path}' - got timeout")
 }
 
 impl Flocks {
-    fn file(&self, path: &str) -> Arc<RwLock<()>> {
+    fn file(&self, node: &str, path: &str) -> Arc<RwLock<()>> {
         let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
-        files.entry(path.to_string()).or_default().clone()
+        files
+            .entry((node.to_string(), path.to_string()))
+            .or_default()
+            .clone()
     }
 
-    /// Takes the lock shared or exclusive within `timeout` (simulated).
+    /// Takes `node`'s lock file `path` (or the cluster-wide one for [`CLUSTER_WIDE`]) shared
+    /// or exclusive within `timeout` (simulated).
     pub async fn lock(
         &self,
         clock: &SimClock,
+        node: &str,
         path: &str,
         exclusive: bool,
         timeout: Duration,
     ) -> Result<FlockGuard, String> {
-        let file = self.file(path);
+        let file = self.file(node, path);
         let wait = clock.real(timeout);
         let acquired = if exclusive {
             tokio::time::timeout(wait, file.write_owned())
@@ -85,14 +108,14 @@ mod tests {
         let clock = SimClock::new(0.001);
         let path = guest_lock_path(GuestType::Qemu, 9100);
         let a = flocks
-            .lock(&clock, &path, false, Duration::from_secs(1))
+            .lock(&clock, "pve1", &path, false, Duration::from_secs(1))
             .await;
         let b = flocks
-            .lock(&clock, &path, false, Duration::from_secs(1))
+            .lock(&clock, "pve1", &path, false, Duration::from_secs(1))
             .await;
         assert!(a.is_ok() && b.is_ok());
         let err = flocks
-            .lock(&clock, &path, true, Duration::from_secs(1))
+            .lock(&clock, "pve1", &path, true, Duration::from_secs(1))
             .await
             .unwrap_err();
         assert_eq!(
@@ -102,9 +125,28 @@ mod tests {
         drop((a, b));
         assert!(
             flocks
-                .lock(&clock, &path, true, Duration::from_secs(1))
+                .lock(&clock, "pve1", &path, true, Duration::from_secs(1))
                 .await
                 .is_ok()
         );
+    }
+
+    #[tokio::test]
+    async fn the_same_lock_file_on_two_nodes_is_two_locks() {
+        let flocks = Flocks::default();
+        let clock = SimClock::new(0.001);
+        let path = guest_lock_path(GuestType::Qemu, 9600);
+        let on_pve1 = flocks
+            .lock(&clock, "pve1", &path, true, Duration::from_secs(1))
+            .await;
+        assert!(on_pve1.is_ok());
+        let on_pve2 = flocks
+            .lock(&clock, "pve2", &path, true, Duration::from_secs(1))
+            .await;
+        assert!(on_pve2.is_ok());
+        let again_on_pve1 = flocks
+            .lock(&clock, "pve1", &path, true, Duration::from_secs(1))
+            .await;
+        assert!(again_on_pve1.is_err());
     }
 }

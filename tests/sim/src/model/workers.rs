@@ -33,7 +33,7 @@ pub struct TaskCtx {
     stop: watch::Receiver<bool>,
 }
 
-/// PVE's text when a worker gets SIGTERM.
+/// PVE's text when a worker gets SIGTERM (it reaches the task's end unprefixed).
 pub const INTERRUPTED: &str = "interrupted by signal";
 
 impl TaskCtx {

@@ -71,8 +71,11 @@ pub async fn clone(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Repl
                 "parameter 'format' not allowed for linked clones",
             ));
         }
-        if !source.is_template() {
-            let (key, value) = disks(&source).into_iter().next().unwrap_or_default();
+        // only a template's volumes can be linked; cloud-init drives are always copied
+        let first_linked = disks(&source)
+            .into_iter()
+            .find(|(_, value)| !Drive::parse(value).is_cloudinit());
+        if let Some((key, value)) = first_linked.filter(|_| !source.is_template()) {
             return Err(ApiError::internal(format!(
                 "Linked clone feature is not supported for '{}' ({key})",
                 Drive::parse(&value).volid
@@ -132,7 +135,7 @@ pub async fn clone(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Repl
         &node,
         task_type,
         &vmid.to_string(),
-        &req.caller.userid,
+        req.caller.rpc_user(),
         move |ctx| run(ctx, plan),
     )?;
     Ok(Value::String(upid.to_string()).into())
@@ -159,6 +162,13 @@ fn check_target(
     sim.check_node(target)?;
     let st = sim.state();
     let is_shared = |id: &str| st.storage(id).is_some_and(|s| s.shared);
+    if let Some(storage) = storage
+        && !is_shared(storage)
+    {
+        return Err(ApiError::internal(format!(
+            "can't clone to non-shared storage '{storage}'"
+        )));
+    }
     let all_shared = source
         .config
         .props
@@ -173,13 +183,6 @@ fn check_target(
     if !all_shared {
         return Err(ApiError::internal(format!(
             "can't clone VM to node '{target}' (VM uses local storage)"
-        )));
-    }
-    if let Some(storage) = storage
-        && !is_shared(storage)
-    {
-        return Err(ApiError::internal(format!(
-            "can't clone to non-shared storage '{storage}'"
         )));
     }
     Ok(())
@@ -221,15 +224,22 @@ pub fn already_exists(sim: &SimRef, kind: GuestType, vmid: u32) -> String {
     format!("unable to create {word} {vmid} - {word} {vmid} already exists on node '{owner}'")
 }
 
-/// The source's disk keys and values in PVE's processing order (sorted keys).
+/// The source's disks a clone copies or links, in PVE's processing order (sorted keys):
+/// every drive but plain CD-ROMs, which are copied like options (a cloud-init drive is cloned).
 fn disks(source: &Guest) -> Vec<(String, String)> {
     source
         .config
         .props
         .iter()
-        .filter(|(k, _)| is_drive_key(source.kind, k))
+        .filter(|(k, v)| is_drive_key(source.kind, k) && !is_plain_cdrom(v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// PVE's `drive_is_cdrom($drive, 1)`: a CD-ROM that is not a cloud-init drive.
+fn is_plain_cdrom(value: &str) -> bool {
+    let drive = Drive::parse(value);
+    drive.is_cdrom() && !drive.is_cloudinit()
 }
 
 async fn run(mut ctx: TaskCtx, plan: ClonePlan) -> Result<TaskEnd, String> {
@@ -238,33 +248,30 @@ async fn run(mut ctx: TaskCtx, plan: ClonePlan) -> Result<TaskEnd, String> {
     let src_lock = guest_lock_path(plan.kind, plan.source.vmid);
     let _src_guard = sim
         .flocks
-        .lock(&clock, &src_lock, false, Duration::from_secs(1))
+        .lock(&clock, &plan.node, &src_lock, false, Duration::from_secs(1))
         .await?;
     let new_lock = guest_lock_path(plan.kind, plan.newid);
     let _new_guard = sim
         .flocks
-        .lock(&clock, &new_lock, true, Duration::from_secs(1))
+        .lock(&clock, &plan.node, &new_lock, true, Duration::from_secs(1))
         .await?;
 
     if plan.kind == GuestType::Qemu {
-        ctx.log(&format!(
-            "creating a clone of VM {} with ID {}",
-            plan.source.vmid, plan.newid
-        ));
         write_temporary_config(&mut ctx, &plan)?;
     }
     let mut created = Vec::new();
-    let result = copy_disks(&mut ctx, &plan, &mut created).await;
-    match result {
+    let result = match copy_disks(&mut ctx, &plan, &mut created).await {
         Ok(config) => finish(&mut ctx, &plan, config).await,
-        Err(err) => {
-            clean_up(&ctx, &plan, &created);
-            Err(format!("clone failed: {err}"))
-        }
-    }
+        Err(err) => Err(err),
+    };
+    result.map_err(|err| {
+        clean_up(&ctx, &plan, &created);
+        format!("clone failed: {err}")
+    })
 }
 
-/// qemu's first write: `# qmclone temporary file\nlock: clone\n`. pmxcfs
+/// qemu's first write: `# qmclone temporary file\nlock: clone\n`, after the
+/// worker repeated the local config check and logged its first line. pmxcfs
 /// refuses it when another node took the id meanwhile.
 fn write_temporary_config(ctx: &mut TaskCtx, plan: &ClonePlan) -> Result<(), String> {
     let sim = Arc::clone(&ctx.sim);
@@ -277,6 +284,10 @@ fn write_temporary_config(ctx: &mut TaskCtx, plan: &ClonePlan) -> Result<(), Str
             plan.newid
         ));
     }
+    ctx.log(&format!(
+        "creating a clone of VM {} with ID {}",
+        plan.source.vmid, plan.newid
+    ));
     let mut temp = GuestConfig {
         description: " qmclone temporary file".into(),
         ..GuestConfig::default()
@@ -308,14 +319,15 @@ fn write_temporary_config(ctx: &mut TaskCtx, plan: &ClonePlan) -> Result<(), Str
 }
 
 /// The new guest's options: the source's minus template, unused disks,
-/// snapshots and lock, with new MACs, smbios uuid and vmgenid.
+/// snapshots, lock and the disks to clone (CD-ROMs are kept), with new MACs,
+/// smbios uuid and vmgenid.
 fn base_config(ctx: &TaskCtx, plan: &ClonePlan) -> GuestConfig {
     let mut st = ctx.sim.state();
     let mut props: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in &plan.source.config.props {
         let skip = matches!(key.as_str(), "template" | "lock" | "parent")
             || key.starts_with("unused")
-            || is_drive_key(plan.kind, key);
+            || (is_drive_key(plan.kind, key) && !is_plain_cdrom(value));
         if skip {
             continue;
         }
@@ -406,29 +418,22 @@ async fn copy_disks(
     let disks = disks(&plan.source);
     let total: u64 = disks
         .iter()
-        .map(|(_, v)| Drive::parse(v))
-        .filter(|d| !d.is_cdrom() || d.is_cloudinit())
-        .map(|d| d.size())
+        .map(|(_, v)| clone_size(&Drive::parse(v)))
         .sum();
     let seconds = sim.state().faults.clone_seconds(plan.source.vmid);
     let failure = sim.state().faults.clone_failure(plan.source.vmid);
     let mut done: u64 = 0;
     for (key, value) in disks {
         let drive = Drive::parse(&value);
-        if drive.is_cdrom() && !drive.is_cloudinit() {
-            config.props.insert(key, value);
-            continue;
-        }
-        let (def, volume) = allocate(ctx, plan, &key, &drive).await?;
-        created.push((def.clone(), volume.volid.clone()));
+        let size = clone_size(&drive);
         let linked = !plan.full && !drive.is_cloudinit();
-        if !drive.is_cloudinit() {
-            let how = if linked { "linked" } else { "full" };
-            ctx.log(&format!(
-                "create {how} clone of drive {key} ({})",
-                drive.volid
-            ));
-        }
+        let how = if linked { "linked" } else { "full" };
+        ctx.log(&format!(
+            "create {how} clone of drive {key} ({})",
+            drive.volid
+        ));
+        let (def, volume) = allocate(ctx, plan, &drive).await?;
+        created.push((def.clone(), volume.volid.clone()));
         if !linked && !drive.is_cloudinit() {
             let duration = match seconds {
                 Some(s) if total > 0 => {
@@ -439,15 +444,15 @@ async fn copy_disks(
                     drive.size() as f64 / sim.options.clone_bytes_per_sec.max(1) as f64,
                 ),
             };
-            transfer(ctx, drive.size(), duration, done, total, failure.as_ref()).await?;
+            transfer(ctx, size, duration, done, total, failure.as_ref()).await?;
         }
-        done += drive.size();
+        done += size;
         let mut new_drive = Drive {
             volid: volume.volid.clone(),
             options: drive.options.clone(),
         };
-        if drive.size() > 0 {
-            new_drive.set_option("size", &config_size(drive.size()));
+        if size > 0 {
+            new_drive.set_option("size", &config_size(size));
         }
         config.props.insert(key, new_drive.render());
         sim.write_config(&plan.node, plan.kind, plan.newid, &config, ctx.pid)
@@ -456,11 +461,22 @@ async fn copy_disks(
     Ok(config)
 }
 
+/// PVE's `CLOUDINIT_DISK_SIZE`: every cloud-init drive is made anew at 4 MiB.
+const CLOUDINIT_DISK_SIZE: u64 = 4 << 20;
+
+/// The size of a disk's new volume.
+fn clone_size(drive: &Drive) -> u64 {
+    if drive.is_cloudinit() {
+        CLOUDINIT_DISK_SIZE
+    } else {
+        drive.size()
+    }
+}
+
 /// Allocates the new volume for one source disk.
 async fn allocate(
     ctx: &mut TaskCtx,
     plan: &ClonePlan,
-    key: &str,
     drive: &Drive,
 ) -> Result<(StorageDef, Volume), String> {
     let source_storage = drive.storage().unwrap_or_default().to_string();
@@ -478,16 +494,14 @@ async fn allocate(
             .is_cloudinit()
             .then(|| format!("vm-{}-cloudinit", plan.newid)),
         format: plan.format.clone().filter(|_| !drive.is_cloudinit()),
-        size: drive.size(),
+        size: clone_size(drive),
         content: if plan.kind == GuestType::Qemu {
             "images"
         } else {
             "rootdir"
         },
     };
-    volumes::allocate(ctx, &plan.node, new)
-        .await
-        .map_err(|e| format!("{key}: {e}"))
+    volumes::allocate(ctx, &plan.node, new).await
 }
 
 /// The copy itself, with PVE's `transferred … (x%)` lines.
@@ -532,7 +546,8 @@ async fn transfer(
 }
 
 /// The lock goes (first complete, unlocked config), the config moves to the
-/// target node if one was given, then the task ends.
+/// target node if one was given, then the task ends. Failing here cleans up
+/// like failing during the copy (PVE runs both in one eval).
 async fn finish(
     ctx: &mut TaskCtx,
     plan: &ClonePlan,
@@ -540,8 +555,7 @@ async fn finish(
 ) -> Result<TaskEnd, String> {
     let sim = Arc::clone(&ctx.sim);
     if sim.state().faults.lock_never_released(plan.source.vmid) {
-        let reason = ctx.hang().await;
-        return Err(format!("clone failed: {reason}"));
+        return Err(ctx.hang().await);
     }
     config.props.remove("lock");
     sim.write_config(&plan.node, plan.kind, plan.newid, &config, ctx.pid)

@@ -268,7 +268,7 @@ pub async fn post(sim: SimRef, req: ApiRequest) -> Result<Reply, ApiError> {
     let guest = sim.guest_on(&node, GuestType::Qemu, vmid)?;
     apply(&guest, &parse_change(&Params(&req.params)))?;
     let background_delay = Params(&req.params).u64("background_delay");
-    let user = req.caller.userid.clone();
+    let user = req.caller.rpc_user().to_string();
     let upid = sim.spawn_task(
         &node,
         "qmconfig",

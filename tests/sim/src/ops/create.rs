@@ -98,7 +98,7 @@ pub async fn create(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Rep
         &task_node,
         task_type,
         &vmid.to_string(),
-        &req.caller.userid,
+        req.caller.rpc_user(),
         move |ctx| async move {
             let mut ctx = ctx;
             let mut created = Vec::new();
@@ -254,7 +254,7 @@ async fn allocate_disk(
     };
     let (def, volume) = volumes::allocate(ctx, node, new)
         .await
-        .map_err(|e| format!("{key}: {e}"))?;
+        .map_err(|e| volumes::disk_error(key, e))?;
     created.push((def, volume.volid.clone()));
     drive.volid = volume.volid;
     drive.options.retain(|(k, _)| k != "format");

@@ -88,6 +88,8 @@ fn resource_entry(sim: &SimRef, guest: &Guest) -> Value {
         ] {
             entry[key] = status[key].clone();
         }
+        // pvestatd broadcasts qemu's qmpstatus, so a paused VM shows `paused` here
+        entry["status"] = json!(guest.run.as_str());
         entry["maxcpu"] = json!(guest.cpus());
         entry["template"] = json!(u8::from(guest.is_template()));
     }

@@ -83,7 +83,8 @@ pub fn status_json(guest: &Guest, now: i64) -> Value {
     let mut out = json!({
         "vmid": guest.vmid,
         "name": guest.name(),
-        "status": guest.run.as_str(),
+        // a paused guest still runs: only qmpstatus (and the RRD status) says paused
+        "status": if running { "running" } else { "stopped" },
         "cpus": guest.cpus(),
         "cpu": if running { 0.02 } else { 0.0 },
         "maxmem": guest.maxmem(),
@@ -144,7 +145,7 @@ pub async fn action(
     if guest.ha && matches!(action, Action::Start | Action::Stop | Action::Shutdown) {
         return ha_request(&sim, &req, &guest, action);
     }
-    let user = req.caller.userid.clone();
+    let user = req.caller.rpc_user().to_string();
     let task_type = action.task_type(kind);
     let upid = sim.spawn_task(&node, task_type, &vmid.to_string(), &user, move |ctx| {
         run(ctx, kind, vmid, action)
@@ -257,7 +258,7 @@ fn ha_request(
         &guest.node,
         task_type,
         &vmid.to_string(),
-        &req.caller.userid,
+        req.caller.rpc_user(),
         move |ctx| async move {
             ctx.log(&format!(
                 "Requesting HA {} for {sid}",

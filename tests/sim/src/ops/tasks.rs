@@ -8,11 +8,16 @@ use crate::ops::path_node;
 use crate::params::Params;
 use crate::tasks::Upid;
 
-fn upid_param(req: &ApiRequest, node: &str) -> Result<Upid, ApiError> {
+/// The `{upid}` path parameter, parsed (PVE's `upid_decode` with `noerr`).
+fn parse_upid(req: &ApiRequest) -> Result<Upid, ApiError> {
     let text = req.path.get("upid").cloned().unwrap_or_default();
-    let upid: Upid = text
-        .parse()
-        .map_err(|_| ApiError::param("upid", format!("unable to parse worker upid '{text}'")))?;
+    text.parse()
+        .map_err(|_| ApiError::param("upid", "unable to parse worker upid"))
+}
+
+/// A parsed UPID whose log file exists on `node` (a task of another node has none here).
+fn upid_param(req: &ApiRequest, node: &str) -> Result<Upid, ApiError> {
+    let upid = parse_upid(req)?;
     if upid.node != node {
         return Err(ApiError::param("upid", "no such task"));
     }
@@ -27,11 +32,18 @@ fn record(sim: &SimRef, upid: &Upid) -> Result<TaskRecord, ApiError> {
         .ok_or_else(|| ApiError::param("upid", "no such task"))
 }
 
+/// The UPID's fields; a token's task (`root@pam!ci` in the UPID) shows
+/// `user: root@pam` and `tokenid: ci`, as PVE's `convert_token_task` splits it.
 fn base_fields(upid: &Upid) -> Value {
-    json!({
+    let mut out = json!({
         "upid": upid.to_string(), "node": upid.node, "pid": upid.pid, "pstart": upid.pstart,
         "starttime": upid.starttime, "type": upid.task_type, "id": upid.id, "user": upid.user,
-    })
+    });
+    if let Some((user, token)) = upid.user.split_once('!') {
+        out["user"] = json!(user);
+        out["tokenid"] = json!(token);
+    }
+    out
 }
 
 /// `GET /nodes/{node}/tasks/{upid}/status`.
@@ -47,24 +59,33 @@ pub async fn status(sim: SimRef, req: ApiRequest) -> Result<Reply, ApiError> {
             out["exitstatus"] = json!(end.exitstatus());
         }
     }
-    if let Some((user, token)) = upid.user.split_once('!') {
-        out["user"] = json!(user);
-        out["tokenid"] = json!(token);
-    }
     Ok(out.into())
 }
 
-/// `GET /nodes/{node}/tasks/{upid}/log`.
+/// `GET /nodes/{node}/tasks/{upid}/log`. A log this node does not have is
+/// one line saying so (PVE's `dump_logfile`), not an error.
 pub async fn log(sim: SimRef, req: ApiRequest) -> Result<Reply, ApiError> {
     let node = path_node(&req)?;
-    let upid = upid_param(&req, &node)?;
-    let logs = sim
+    let upid = parse_upid(&req)?;
+    let lines = sim
         .tasklogs
         .get(&node)
-        .ok_or_else(|| ApiError::param("upid", "no such task"))?;
-    let lines = logs
-        .read_log(&upid)
-        .map_err(|_| ApiError::param("upid", "no such task"))?;
+        .filter(|_| upid.node == node)
+        .map(|logs| logs.read_log(&upid));
+    let lines = match lines {
+        Some(Ok(lines)) => lines,
+        Some(Err(err)) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(ApiError::internal(format!(
+                "unable to read task log: {err}"
+            )));
+        }
+        _ => {
+            return Ok(Reply {
+                data: json!([{"n": 1, "t": "unable to open file - No such file or directory"}]),
+                total: Some(1),
+            });
+        }
+    };
     let p = Params(&req.params);
     let start = p.u64("start").unwrap_or(0) as usize;
     let limit = p.u64("limit").unwrap_or(50) as usize;
@@ -137,7 +158,11 @@ pub async fn list(sim: SimRef, req: ApiRequest) -> Result<Reply, ApiError> {
         })
         .filter(|t| vmid.as_deref().is_none_or(|v| t.upid.id == v))
         .filter(|t| typefilter.is_none_or(|f| t.upid.task_type == f))
-        .filter(|t| userfilter.is_none_or(|f| t.upid.user.contains(f)))
+        .filter(|t| {
+            // matched case-insensitively against the user without the token name
+            let user = t.upid.user.split('!').next().unwrap_or_default();
+            userfilter.is_none_or(|f| user.to_lowercase().contains(&f.to_lowercase()))
+        })
         .filter(|t| since.is_none_or(|s| t.upid.starttime >= s))
         .filter(|t| until.is_none_or(|u| t.upid.starttime <= u))
         .filter(|t| !errors_only || t.end.as_ref().is_some_and(|(e, _)| e.exitstatus() != "OK"))
@@ -167,11 +192,7 @@ pub async fn list(sim: SimRef, req: ApiRequest) -> Result<Reply, ApiError> {
         })
         .collect();
     let total = selected.len() as u64;
-    let page: Vec<Value> = selected
-        .into_iter()
-        .skip(start)
-        .take(limit.max(1))
-        .collect();
+    let page: Vec<Value> = selected.into_iter().skip(start).take(limit).collect();
     Ok(Reply {
         data: Value::Array(page),
         total: Some(total),

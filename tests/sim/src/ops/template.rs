@@ -20,8 +20,15 @@ pub async fn convert(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Re
     let vmid = path_vmid(&req)?;
     sim.check_node(&node)?;
     let guest = sim.guest_on(&node, kind, vmid)?;
+    // qemu-server's and pve-container's checks, in their order and words
     if let Some(lock) = guest.lock() {
         return Err(ApiError::internal(locked_message(kind, lock)));
+    }
+    let word = if kind == GuestType::Qemu { "VM" } else { "CT" };
+    if !guest.config.snapshots.is_empty() {
+        return Err(ApiError::internal(format!(
+            "unable to create template, because {word} contains snapshots"
+        )));
     }
     if guest.is_template() {
         return Err(ApiError::internal(
@@ -29,15 +36,10 @@ pub async fn convert(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Re
         ));
     }
     if guest.run != RunState::Stopped {
+        let the = if kind == GuestType::Qemu { "" } else { "the " };
         return Err(ApiError::internal(format!(
-            "you can't convert a {} to template if it's running",
-            if kind == GuestType::Qemu { "vm" } else { "CT" }
+            "you can't convert a {word} to template if {the}{word} is running"
         )));
-    }
-    if !guest.config.snapshots.is_empty() {
-        return Err(ApiError::internal(
-            "unable to create template, because VM contains snapshots",
-        ));
     }
     let task_type = if kind == GuestType::Qemu {
         "qmtemplate"
@@ -49,7 +51,7 @@ pub async fn convert(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Re
         &task_node,
         task_type,
         &vmid.to_string(),
-        &req.caller.userid,
+        req.caller.rpc_user(),
         move |ctx| run(ctx, node, kind, vmid),
     )?;
     Ok(match kind {
@@ -70,6 +72,7 @@ async fn run(
         .flocks
         .lock(
             &sim.clock,
+            &node,
             &guest_lock_path(kind, vmid),
             true,
             Duration::from_secs(10),

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::TaskCtx;
-use crate::model::flocks::{storage_lock_path, timeout_message};
+use crate::model::flocks::{CLUSTER_WIDE, storage_lock_path, timeout_message};
+use crate::model::{INTERRUPTED, TaskCtx};
 use crate::storage::{StorageDef, Volume};
 
 /// What to allocate.
@@ -44,9 +44,11 @@ pub async fn allocate(
     if sim.state().faults.storage_lock_timeout(&def.id) {
         return Err(timeout_message(&lock_path));
     }
+    // a local storage's lock is the node's own; a shared one's is the cluster's
+    let scope = if def.shared { CLUSTER_WIDE } else { node };
     let guard = sim
         .flocks
-        .lock(&sim.clock, &lock_path, true, Duration::from_secs(10))
+        .lock(&sim.clock, scope, &lock_path, true, Duration::from_secs(10))
         .await?;
     ctx.sleep(sim.options.storage_lock_hold).await?;
     let format = new
@@ -81,5 +83,15 @@ pub fn free(ctx: &TaskCtx, node: &str, created: &[(StorageDef, String)]) {
     let mut st = ctx.sim.state();
     for (def, volid) in created {
         st.volumes.remove(def, node, volid);
+    }
+}
+
+/// An allocation error as the task reports it: `scsi0: <error>`, except a
+/// stop request, which ends the task as `interrupted by signal`.
+pub fn disk_error(key: &str, error: String) -> String {
+    if error == INTERRUPTED {
+        error
+    } else {
+        format!("{key}: {error}")
     }
 }

@@ -104,3 +104,22 @@ fn token_permission_comes_from_allowtoken() {
         .expect("clone endpoint");
     assert!(clone.allow_token);
 }
+
+#[test]
+fn guest_endpoints_take_a_description_although_the_dump_lost_it() {
+    let schema = Schema::get();
+    let put = schema
+        .endpoint(&Method::PUT, "/nodes/{node}/qemu/{vmid}/config")
+        .expect("qemu config PUT");
+    assert_eq!(
+        put.parameters["properties"]["description"]["maxLength"],
+        8192
+    );
+    let clone = schema
+        .endpoint(&Method::POST, "/nodes/{node}/lxc/{vmid}/clone")
+        .expect("lxc clone");
+    assert_eq!(
+        clone.parameters["properties"]["description"]["type"],
+        "string"
+    );
+}

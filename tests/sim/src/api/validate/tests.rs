@@ -187,3 +187,32 @@ fn every_schema_pattern_compiles() {
     }
     assert!(checked > 100, "only {checked} patterns found");
 }
+
+#[test]
+fn numbered_properties_are_checked_against_their_folded_schema_entry() {
+    let create = parameters(Method::POST, "/nodes/{node}/qemu");
+    let params = form(&[
+        ("node", "pve1"),
+        ("vmid", "150"),
+        ("scsi0", "local-lvm:8"),
+        ("scsi30", "local-lvm:1"),
+        ("net0", "virtio,bridge=vmbr0"),
+        ("ide2", "none,media=cdrom"),
+    ]);
+    let typed = validate_params(create, params).expect("valid");
+    assert_eq!(typed["scsi30"], "local-lvm:1");
+    let errors = validate_params(
+        create,
+        form(&[
+            ("node", "pve1"),
+            ("vmid", "150"),
+            ("scsi31", "local-lvm:1"),
+            ("ide01", "none,media=cdrom"),
+        ]),
+    )
+    .expect_err("out of range");
+    let undefined =
+        "property is not defined in schema and the schema does not allow additional properties";
+    assert_eq!(errors["scsi31"], undefined);
+    assert_eq!(errors["ide01"], undefined);
+}
