@@ -84,7 +84,7 @@ pub async fn start(
         name: record.name.clone(),
     });
     if let Err(err) = record::started(ctx, &op, &record).await {
-        op.finish_err(err.detail.clone());
+        op.finish_err((*err.detail).clone());
         return Err(err);
     }
     spawn(CreateRun::new(
@@ -103,7 +103,7 @@ pub fn spawn(run: CreateRun) {
 }
 
 async fn run_to_end(mut run: CreateRun) {
-    let outcome = execute(&mut run).await.map_err(|err| err.detail);
+    let outcome = execute(&mut run).await.map_err(|err| *err.detail);
     let target = record::target(&run.record, &run.progress);
     record::finished(&run.ctx, &run.op, target, &outcome).await;
     match outcome {

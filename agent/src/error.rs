@@ -9,18 +9,19 @@ use crate::pve_api::PveError;
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct AgentError {
-    pub detail: ErrorDetail,
+    /// Boxed: errors travel through many `Result`s and should stay small.
+    pub detail: Box<ErrorDetail>,
     pub message: String,
 }
 
 impl AgentError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let message = message.into();
-        let detail = ErrorDetail {
+        let detail = Box::new(ErrorDetail {
             kind: kind as i32,
             message: message.clone(),
             ..ErrorDetail::default()
-        };
+        });
         Self { detail, message }
     }
 

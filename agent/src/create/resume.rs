@@ -151,7 +151,7 @@ async fn not_submitted(ctx: &Ctx, progress: &CreateProgress) -> AgentError {
 
 async fn fail(ctx: &Ctx, op: &Arc<Operation>, target: String, err: AgentError) -> Resumed {
     let reason = err.message.clone();
-    let outcome = Err(err.detail);
+    let outcome = Err(*err.detail);
     record::finished(ctx, op, target, &outcome).await;
     if let Err(detail) = outcome {
         op.finish_err(detail);
