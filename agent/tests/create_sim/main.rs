@@ -2,6 +2,7 @@
 //! (`pve-sim`): an `AgentCtx` for node pve1 on pve1's view of the pmxcfs
 //! tree and its task directory, the service called in-process.
 
+mod api_only;
 mod concurrency;
 mod failures;
 mod guests;
