@@ -96,7 +96,8 @@ pub async fn progress(
 }
 
 /// The finish mark: `ok` with the result, `refused` when nothing was
-/// changed (not found, bad input, safety check), `failed` otherwise.
+/// changed (not found, bad input, safety check, VMID taken), `failed`
+/// otherwise.
 pub async fn finished(
     ctx: &Ctx,
     op: &Operation,
@@ -116,6 +117,7 @@ pub async fn finished(
             let refused = matches!(
                 kind,
                 ErrorKind::RefusedBySafety
+                    | ErrorKind::Conflict
                     | ErrorKind::NotFound
                     | ErrorKind::InvalidArgument
                     | ErrorKind::WrongNode

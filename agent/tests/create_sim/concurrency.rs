@@ -43,6 +43,10 @@ async fn concurrent_creates_survive(race_node: &str, shape: RaceShape) -> Vec<St
         messages.extend(events.into_iter().map(|e| e.message));
     }
     assert_eq!(vmids.len(), CREATES);
+    let queued = messages
+        .iter()
+        .any(|m| m.starts_with("waiting for a clone slot on storage 'local-lvm'"));
+    assert!(queued, "no create waited in the clone queue");
     assert!(h.ctx.reservations.held().is_empty());
     messages
 }
