@@ -187,6 +187,20 @@ impl NodeAgent {
     }
 }
 
+/// How the agents are set up.
+#[derive(Debug, Clone, Default)]
+pub struct FleetOptions {
+    /// The port every agent listens on; `None` finds one free on every address.
+    pub port: Option<u16>,
+    /// `watcher = "..."` in every agent config (`auto`, `inotify`, `poll`).
+    pub watcher: Option<String>,
+    /// Point the agents at an empty directory instead of their pmxcfs view,
+    /// so they run in API-only mode.
+    pub api_only: bool,
+    /// `timeouts.create` for every agent (e.g. `"5s"`).
+    pub create_timeout: Option<String>,
+}
+
 /// Every node's agent plus the pvectl config that reaches them.
 pub struct AgentFleet {
     pub agents: BTreeMap<String, NodeAgent>,
@@ -202,6 +216,18 @@ impl AgentFleet {
         cluster: &mut SimCluster,
         port: Option<u16>,
     ) -> Result<AgentFleet, AgentsError> {
+        let options = FleetOptions {
+            port,
+            ..FleetOptions::default()
+        };
+        Self::start_with(cluster, options).await
+    }
+
+    /// [`AgentFleet::start`] with more choices.
+    pub async fn start_with(
+        cluster: &mut SimCluster,
+        options: FleetOptions,
+    ) -> Result<AgentFleet, AgentsError> {
         let pvectl = find_binary("pvectl")?;
         let binary = find_binary("pvectl-agent")?;
         let sandbox = cluster.sandbox().clone();
@@ -212,7 +238,7 @@ impl AgentFleet {
             .iter()
             .filter_map(|n| n.address.parse().ok())
             .collect();
-        let port = match port {
+        let port = match options.port {
             Some(port) => port,
             None => common_port(&addresses)?,
         };
@@ -257,10 +283,19 @@ impl AgentFleet {
                 port,
             );
             let config = home.join("agent.toml");
-            let text = agent_config(&AgentFiles {
+            let no_tree = home.join("no-pmxcfs");
+            if options.api_only {
+                std::fs::create_dir_all(&no_tree)
+                    .map_err(io(format!("create {}", no_tree.display())))?;
+            }
+            let mut text = agent_config(&AgentFiles {
                 node: &node.name,
                 listen: addr,
-                pmxcfs: &node.pmxcfs,
+                pmxcfs: if options.api_only {
+                    &no_tree
+                } else {
+                    &node.pmxcfs
+                },
                 tasks: &node.tasks,
                 journal: &home.join("journal.jsonl"),
                 api: &format!("https://{}:{}", node.address, node.port),
@@ -270,6 +305,15 @@ impl AgentFleet {
                 key: &pki.join(format!("agent-{}.key", node.name)),
                 client_ca: &pki.join("ca.pem"),
             });
+            if let Some(watcher) = &options.watcher {
+                text = format!("watcher = {}\n{text}", toml_string(watcher));
+            }
+            if let Some(timeout) = &options.create_timeout {
+                text = text.replace(
+                    "[timeouts]\n",
+                    &format!("[timeouts]\ncreate = {}\n", toml_string(timeout)),
+                );
+            }
             std::fs::write(&config, text).map_err(io(format!("write {}", config.display())))?;
             agents.insert(
                 node.name.clone(),
