@@ -17,3 +17,4 @@ pub mod service;
 pub mod task_wait;
 pub mod templates;
 pub mod tls_pair;
+pub mod watch;
