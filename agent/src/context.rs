@@ -1,13 +1,13 @@
 //! Everything a handler needs, built once at startup: the config, this
 //! node's name, where cluster state comes from, the PVE API client, the
 //! journal, and the create path's shared state (operations, VMID
-//! reservations, the per-storage clone queue, what wakes a waiting create).
+//! reservations, the per-storage clone queue, the watcher).
 use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use crate::cluster::{ClusterView, Source};
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, WatcherMode};
 use crate::create::allocate::Reservations;
 use crate::create::queue::CloneQueue;
 use crate::error::AgentError;
@@ -15,7 +15,7 @@ use crate::journal::Journal;
 use crate::operations::Operations;
 use crate::pmxcfs::Members;
 use crate::pve_api::PveClient;
-use crate::task_wait::{PollingWakeups, WakeupSource};
+use crate::watch::{PollConfig, WatchError, WatchHub, WatchMode};
 
 /// The agent's shared state.
 pub struct AgentCtx {
@@ -30,25 +30,39 @@ pub struct AgentCtx {
     pub reservations: Reservations,
     /// At most `clones_per_storage` clones per target storage at once.
     pub clone_queue: CloneQueue,
-    /// What wakes a create waiting for its task and config.
-    pub wakeups: Arc<dyn WakeupSource>,
+    /// The watcher over this node's config and task log directories;
+    /// `None` in API-only mode.
+    pub watch: Option<WatchHub>,
 }
 
 pub type Ctx = Arc<AgentCtx>;
 
 impl AgentCtx {
-    /// The context from its parts, with empty create state and the default
-    /// wake-up source for the config's watcher mode.
+    /// The context from its parts, with empty create state and, where the
+    /// pmxcfs tree is, the watcher the config's mode asks for. Must run
+    /// inside a tokio runtime. Fails only when `watcher = "inotify"` and
+    /// inotify is unavailable.
     pub fn new(
         config: AgentConfig,
         node: String,
         source: Source,
         pve: PveClient,
         journal: Journal,
-    ) -> AgentCtx {
+    ) -> Result<AgentCtx, WatchError> {
+        let watch = match source {
+            Source::Pmxcfs(_) => {
+                let mode = match config.watcher {
+                    WatcherMode::Auto => WatchMode::Auto,
+                    WatcherMode::Inotify => WatchMode::Inotify,
+                    WatcherMode::Poll => WatchMode::Poll,
+                };
+                Some(WatchHub::start(mode, PollConfig::default())?)
+            }
+            Source::ApiOnly => None,
+        };
         let clone_queue = CloneQueue::new(config.clones_per_storage);
         let operations = Operations::new(&node);
-        AgentCtx {
+        Ok(AgentCtx {
             config,
             node,
             source,
@@ -57,8 +71,8 @@ impl AgentCtx {
             operations,
             reservations: Reservations::default(),
             clone_queue,
-            wakeups: Arc::new(PollingWakeups::default()),
-        }
+            watch,
+        })
     }
 
     /// Builds the context the config describes: detects pmxcfs or API-only
@@ -86,7 +100,7 @@ impl AgentCtx {
                 "the journal's last line was torn by a crash and has been cut off"
             );
         }
-        Ok(AgentCtx::new(config, node, source, pve, journal))
+        AgentCtx::new(config, node, source, pve, journal).context("start the watcher")
     }
 
     /// The port every node's agent listens on (this agent's own port).

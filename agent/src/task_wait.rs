@@ -1,15 +1,13 @@
 //! Waiting for a PVE task to end while following its log, the way DESIGN
-//! step 5 asks: woken by changes of the task log and of the guest's config
-//! directory (a [`Wakeups`] source), reading the node-local log file for
-//! progress and the final `TASK OK` / `TASK ERROR: …` line, with the API's
-//! task status as a slow safety net (1 s, doubling to 10 s). In API-only
-//! mode the log comes from the API, polled with backoff.
-//!
-//! The wake-up source is a trait so the watcher (inotify, or its polling
-//! adapter) plugs in; [`PollingWakeups`] is the timer-only fallback.
+//! step 5 asks: the node-local log followed through the watcher
+//! ([`TaskLogFollower`]: lines as they are written, the final `TASK OK` /
+//! `TASK ERROR: …`), the guest's config directory watched for the clone's
+//! writes (the lock going is a wake-up, not the end), and the API's task
+//! status as a slow safety net (1 s, doubling to 10 s). Without a watcher
+//! (API-only mode, or a log the watcher cannot follow) the log comes from
+//! the API, polled with backoff.
 
 mod log;
-mod wakeups;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -20,11 +18,9 @@ use crate::cluster::Source;
 use crate::context::AgentCtx;
 use crate::pmxcfs::GuestKind;
 use crate::pve_api::{PveClient, PveError, TaskExit};
+use crate::watch::{Subscription, TaskLogFollower, WatchEvent, WatchTarget, task_log_path};
 
-pub use log::{final_line, task_log_path};
-pub use wakeups::{GuestDir, PollingWakeups, Wake, WakeTargets, WakeupSource, Wakeups};
-
-use log::LogReader;
+use log::{LogFeed, LogItem};
 
 /// Lines of the task log kept for error reports.
 pub const TAIL_LINES: usize = 10;
@@ -36,7 +32,7 @@ const STATUS_MAX: Duration = Duration::from_secs(10);
 pub enum WaitEvent {
     /// A new line of the task log (not the final one).
     Line(String),
-    /// The guest's config directory changed: re-read the config.
+    /// The guest's config changed (or may have): re-read it.
     GuestChanged,
     /// The task ended.
     Ended(TaskExit),
@@ -44,13 +40,19 @@ pub enum WaitEvent {
     TimedOut,
 }
 
+/// The guest whose config writes wake a waiter.
+struct GuestWatch {
+    vmid: u32,
+    subscription: Subscription,
+}
+
 /// Follows one task until it ends.
 pub struct TaskWaiter {
     pve: PveClient,
     node: String,
     upid: String,
-    log: LogReader,
-    wake: Box<dyn Wakeups>,
+    log: LogFeed,
+    guest: Option<GuestWatch>,
     deadline: Instant,
     next_status: Instant,
     status_every: Duration,
@@ -61,9 +63,9 @@ pub struct TaskWaiter {
 }
 
 impl TaskWaiter {
-    /// Starts following task `upid` on `node`; `guest` is the config whose
-    /// changes also wake the waiter. Reads nothing yet: the first `next`
-    /// reads the log as it is after the watch began.
+    /// Starts following task `upid` on `node`; writes of `guest`'s config
+    /// also wake the waiter. Subscribes before reading anything, so no
+    /// change after this call is missed.
     pub fn start(
         ctx: &AgentCtx,
         node: &str,
@@ -71,30 +73,34 @@ impl TaskWaiter {
         guest: Option<(GuestKind, u32)>,
         deadline: Instant,
     ) -> TaskWaiter {
-        let local_log = match &ctx.source {
-            Source::Pmxcfs(_) if node == ctx.node => task_log_path(&ctx.config.task_log_root, upid),
-            _ => None,
-        };
-        let (log, wake): (LogReader, Box<dyn Wakeups>) = match (&ctx.source, local_log) {
-            (Source::Pmxcfs(root), Some(path)) => {
-                let targets = WakeTargets {
-                    guest_dir: guest.map(|(kind, _)| GuestDir {
-                        pmxcfs_root: root.clone(),
-                        node: node.to_string(),
-                        kind,
-                    }),
-                    task_log: Some(path.clone()),
-                };
-                (LogReader::file(path), ctx.wakeups.open(&targets))
+        let mut log = LogFeed::api();
+        let mut guest_watch = None;
+        if let (Source::Pmxcfs(root), Some(hub), true) = (&ctx.source, &ctx.watch, node == ctx.node)
+        {
+            if let Some(path) = task_log_path(&ctx.config.task_log_root, upid) {
+                match TaskLogFollower::start(hub, &path) {
+                    Ok(follower) => log = LogFeed::Follow(Box::new(follower)),
+                    Err(err) => tracing::warn!(%err, "following the task log through the API"),
+                }
             }
-            _ => (LogReader::api(), Box::new(PollingWakeups::api())),
-        };
+            if let Some((kind, vmid)) = guest {
+                let target = WatchTarget::GuestConfigs {
+                    pmxcfs_root: root.clone(),
+                    node: node.to_string(),
+                    kind,
+                };
+                match hub.subscribe(target) {
+                    Ok(subscription) => guest_watch = Some(GuestWatch { vmid, subscription }),
+                    Err(err) => tracing::warn!(%err, "not watching the guest's config"),
+                }
+            }
+        }
         TaskWaiter {
             pve: ctx.pve.clone(),
             node: node.to_string(),
             upid: upid.to_string(),
             log,
-            wake,
+            guest: guest_watch,
             deadline,
             next_status: Instant::now() + STATUS_FIRST,
             status_every: STATUS_FIRST,
@@ -123,13 +129,11 @@ impl TaskWaiter {
             if let Some(exit) = &self.ended {
                 return WaitEvent::Ended(exit.clone());
             }
-            self.read_log().await;
-            if !self.pending.is_empty() || self.ended.is_some() {
-                continue;
-            }
+            let (log, guest) = (&mut self.log, &mut self.guest);
             tokio::select! {
-                wake = self.wake.next() => {
-                    if matches!(wake, Wake::Guest | Wake::Any) {
+                item = log.next(&self.pve, &self.node, &self.upid) => self.take(item),
+                changed = guest_changed(guest) => {
+                    if changed {
                         self.pending.push_back(WaitEvent::GuestChanged);
                     }
                 }
@@ -139,23 +143,23 @@ impl TaskWaiter {
         }
     }
 
-    /// Reads what the log gained; queues its lines and notes the end.
-    async fn read_log(&mut self) {
-        let lines = match self.log.read(&self.pve, &self.node, &self.upid).await {
-            Ok(lines) => lines,
-            Err(problem) => {
-                tracing::debug!(upid = %self.upid, %problem, "cannot read the task log yet");
-                return;
+    fn take(&mut self, item: Result<LogItem, String>) {
+        match item {
+            Ok(LogItem::Line(line)) => {
+                self.lines_seen += 1;
+                self.remember(&line);
+                self.pending.push_back(WaitEvent::Line(line));
             }
-        };
-        for line in lines {
-            self.lines_seen += 1;
-            self.remember(&line);
-            if let Some(exit) = final_line(&line) {
+            Ok(LogItem::End(exit, line)) => {
+                self.lines_seen += 1;
+                self.remember(&line);
                 self.ended = Some(exit);
-                return;
             }
-            self.pending.push_back(WaitEvent::Line(line));
+            Ok(LogItem::Nothing) => {}
+            Err(problem) => {
+                tracing::warn!(upid = %self.upid, %problem, "cannot read the task log; using the API");
+                self.log = LogFeed::api_from(self.lines_seen);
+            }
         }
     }
 
@@ -167,8 +171,8 @@ impl TaskWaiter {
     }
 
     /// The slow safety net: asks the API whether the task stopped. If it
-    /// did and the log showed no final line, the log is read through the API
-    /// and the status decides.
+    /// did, the rest of the log comes from the API and, lacking a final
+    /// line, the status decides.
     async fn check_status(&mut self) {
         self.status_every = (self.status_every * 2).min(STATUS_MAX);
         self.next_status = Instant::now() + self.status_every;
@@ -188,15 +192,40 @@ impl TaskWaiter {
         let Some(exit) = status.exit() else {
             return;
         };
-        self.read_log().await;
-        if self.ended.is_some() {
-            return;
+        let mut api = LogFeed::api_from(self.lines_seen);
+        loop {
+            match api.read_now(&self.pve, &self.node, &self.upid).await {
+                Ok(items) if !items.is_empty() => {
+                    for item in items {
+                        self.take(Ok(item));
+                    }
+                }
+                _ => break,
+            }
+            if self.ended.is_some() {
+                return;
+            }
         }
-        // the local log is missing or blind: take the rest from the API
-        self.log = LogReader::api_from(self.lines_seen);
-        self.read_log().await;
-        if self.ended.is_none() {
-            self.ended = Some(exit);
+        self.ended = Some(exit);
+    }
+}
+
+/// Whether the watched guest's config changed; pending forever without a
+/// watch, or once the watcher is gone.
+async fn guest_changed(guest: &mut Option<GuestWatch>) -> bool {
+    let Some(watch) = guest else {
+        return std::future::pending().await;
+    };
+    match watch.subscription.next().await {
+        Some(
+            WatchEvent::GuestConfigChanged { vmid, .. }
+            | WatchEvent::GuestConfigRemoved { vmid, .. },
+        ) => vmid == watch.vmid,
+        Some(WatchEvent::VmlistMaybeChanged | WatchEvent::Rescan) => true,
+        Some(WatchEvent::TaskLogChanged { .. }) => false,
+        None => {
+            *guest = None;
+            false
         }
     }
 }

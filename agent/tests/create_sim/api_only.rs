@@ -45,5 +45,9 @@ async fn without_a_pmxcfs_tree_creates_templates_and_guests_work_through_the_api
     unknown.template = by_name("centos-7");
     let error = error(&h.create(unknown).await.unwrap());
     assert_eq!(error.kind(), ErrorKind::NotFound);
-    assert!(error.message.contains("ubuntu-24.04 (9100)"), "{}", error.message);
+    assert!(
+        error.message.contains("ubuntu-24.04 (9100)"),
+        "{}",
+        error.message
+    );
 }

@@ -11,3 +11,4 @@ mod operations;
 mod refusals;
 mod resume;
 mod support;
+mod watcher_modes;
