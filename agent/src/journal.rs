@@ -16,7 +16,6 @@
 //! context) in async code. Readers take the lock only to learn how far the
 //! file is complete, then read without it.
 
-mod entry;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -30,8 +29,11 @@ use nix::fcntl::{Flock, FlockArg};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-pub use entry::{Entry, NewEntry, OperationMark, OperationPhase, Outcome, Record, ZERO_HASH};
-pub use verify::{ChainVerifier, Head, Problem, VerifyError, verify, verify_against};
+pub use pvectl_proto::journal::{
+    ChainVerifier, Entry, Head, NewEntry, OperationMark, OperationPhase, Outcome, Problem, Record,
+    ZERO_HASH,
+};
+pub use verify::{VerifyError, verify, verify_against};
 
 /// Entries between two remembered offsets, so `read` seeks instead of
 /// scanning from the start.
@@ -295,13 +297,15 @@ impl Journal {
         for (seq, line) in (start_seq..).zip(BufReader::new(region).lines()) {
             let raw = line.map_err(io_error)?;
             if seq >= from_seq {
-                let entry = verify::parse_line(&raw).map_err(|problem| JournalError::Corrupt {
-                    path: self.path.clone(),
-                    source: VerifyError::Broken {
-                        seq,
-                        line: seq,
-                        problem,
-                    },
+                let entry = pvectl_proto::journal::parse_line(&raw).map_err(|problem| {
+                    JournalError::Corrupt {
+                        path: self.path.clone(),
+                        source: VerifyError::Broken {
+                            seq,
+                            line: seq,
+                            problem,
+                        },
+                    }
                 })?;
                 records.push(Record { entry, raw });
                 if limit != 0 && records.len() >= limit {

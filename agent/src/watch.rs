@@ -27,12 +27,11 @@ mod routes;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use tokio::sync::mpsc;
 
+use crate::config::WatcherMode;
 use crate::pmxcfs::StatusFileError;
 
 pub use auto::AutoWatcher;
@@ -62,52 +61,17 @@ pub trait Watcher: Send {
     fn unsubscribe(&mut self, target: &WatchTarget) -> Result<(), WatchError>;
 }
 
-/// How the agent watches: the `watch` setting of the agent config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WatchMode {
-    /// inotify for every directory it can watch, polling for the others.
-    #[default]
-    Auto,
-    /// inotify only; a directory it cannot watch is an error.
-    Inotify,
-    /// Polling only.
-    Poll,
-}
-
-impl FromStr for WatchMode {
-    type Err = WatchError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "auto" => Ok(Self::Auto),
-            "inotify" => Ok(Self::Inotify),
-            "poll" => Ok(Self::Poll),
-            other => Err(WatchError::UnknownMode(other.to_owned())),
-        }
-    }
-}
-
-impl fmt::Display for WatchMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Auto => "auto",
-            Self::Inotify => "inotify",
-            Self::Poll => "poll",
-        })
-    }
-}
-
-/// Starts the watcher `mode` asks for and returns it with the receiver of its events.
+/// Starts the watcher `mode` (the agent config's `watcher`) asks for and returns it with the receiver of its events.
 /// Must run inside a tokio runtime (the poller is a task).
 pub fn start_watcher(
-    mode: WatchMode,
+    mode: WatcherMode,
     poll: PollConfig,
 ) -> Result<(Box<dyn Watcher>, EventReceiver), WatchError> {
     let (events, receiver) = mpsc::unbounded_channel();
     let watcher: Box<dyn Watcher> = match mode {
-        WatchMode::Auto => Box::new(AutoWatcher::start(poll, events)),
-        WatchMode::Inotify => Box::new(InotifyWatcher::start(events)?),
-        WatchMode::Poll => Box::new(PollWatcher::start(poll, events)),
+        WatcherMode::Auto => Box::new(AutoWatcher::start(poll, events)),
+        WatcherMode::Inotify => Box::new(InotifyWatcher::start(events)?),
+        WatcherMode::Poll => Box::new(PollWatcher::start(poll, events)),
     };
     Ok((watcher, receiver))
 }
@@ -115,8 +79,6 @@ pub fn start_watcher(
 /// Why a watcher could not start or subscribe.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
-    #[error("unknown watch mode `{0}`: expected auto, inotify or poll")]
-    UnknownMode(String),
     #[error("cannot start inotify: {0}")]
     InotifyUnavailable(#[source] notify::Error),
     #[error("cannot watch directory {path}: {source}")]
@@ -143,6 +105,4 @@ pub enum WatchError {
     NotATaskLog(PathBuf),
     #[error("cannot unsubscribe from {0}: it is not subscribed")]
     NotSubscribed(String),
-    #[error("the watcher has stopped")]
-    Stopped,
 }

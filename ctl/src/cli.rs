@@ -1,6 +1,8 @@
 //! The command line as clap parses it: `pvectl <resource> <verb>`, with the
 //! global flags every command shares. Nothing here acts; `commands` does.
 
+mod resources;
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -10,6 +12,10 @@ use crate::channel::AgentAddress;
 use crate::duration::{DurationError, parse_duration};
 use crate::output::OutputFormat;
 use crate::pki::{self, Role};
+
+pub use resources::{
+    AuditCommand, NodeCommand, TaskCommand, TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
+};
 
 /// Manage Proxmox VE clusters through their pvectl agents.
 #[derive(Debug, Parser)]
@@ -55,6 +61,21 @@ pub enum Command {
     Config(ConfigCommand),
     /// Certificates for mTLS between pvectl and the agents
     Pki(PkiArgs),
+    /// Cluster members and their agents
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Templates in the node-specific ranges
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Virtual machines
+    #[command(subcommand)]
+    Vm(VmCommand),
+    /// Operations the agents run
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// The agents' hash-chained journals
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]

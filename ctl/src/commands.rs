@@ -1,14 +1,23 @@
 //! Runs a parsed command line: resolves the global flags into what each
 //! command needs, then hands over to the resource's module.
 
+mod audit;
 mod config;
+mod locate;
+mod node;
+mod operation;
 mod pki;
+mod remote;
+mod task;
+mod template;
+mod view;
+mod vm;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::ConfigError;
 use crate::confirm::Prompt;
 
@@ -24,6 +33,11 @@ pub struct Io<'a> {
     pub prompt: &'a mut dyn Prompt,
     /// `pvectl`'s user configuration directory (`~/.config/pvectl`), if known.
     pub config_dir: Option<PathBuf>,
+    /// `pvectl`'s state directory (`~/.local/state/pvectl`), if known: where
+    /// `audit verify` remembers the journal heads it saw.
+    pub state_dir: Option<PathBuf>,
+    /// Whether stderr is a terminal: progress is a bar there, lines otherwise.
+    pub stderr_is_terminal: bool,
 }
 
 /// Runs `cli`; the error says what failed and maps to the exit code.
@@ -31,6 +45,19 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<(), Error> {
     match cli.command {
         Command::Config(command) => config::run(command, &cli.global, io),
         Command::Pki(args) => pki::run(args, &cli.global, io),
+        Command::Node(command) => node::run(command, &cli.global, io),
+        Command::Template(command) => template::run(command, &cli.global, io),
+        Command::Vm(command) => vm::run(command, &cli.global, io),
+        Command::Task(command) => task::run(command, &cli.global, io),
+        Command::Audit(command) => audit::run(command, &cli.global, io),
+    }
+}
+
+/// The config file: `--config` (or `PVECTL_CONFIG`), else the user's.
+fn config_path(global: &GlobalArgs, io: &Io<'_>) -> Result<PathBuf, ConfigError> {
+    match &global.config {
+        Some(path) => Ok(absolute(path)),
+        None => Ok(config_dir(io)?.join("config.toml")),
     }
 }
 

@@ -1,11 +1,15 @@
 //! Every failure a command can end in, and the one mapping from failures to
 //! DESIGN's exit codes.
 
+use crate::channel::ChannelError;
+use crate::cluster::routing::RouteError;
 use crate::config::ConfigError;
 use crate::confirm::ConfirmError;
 use crate::files::FileError;
+use crate::heads::HeadsError;
 use crate::output::OutputError;
 use crate::pki::PkiError;
+use crate::remote::{RemoteError, list};
 
 /// `pvectl`'s exit codes (DESIGN "The rest of the command line").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +46,98 @@ pub enum Error {
     Confirm(#[from] ConfirmError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The context's certificates could not be loaded.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// Talking to an agent failed, or the agent refused.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error(transparent)]
+    Heads(#[from] HeadsError),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Outcomes of commands over several agents that are failures as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(
+        "no template {template:?}{}; templates that exist: {}{}",
+        node.as_ref().map(|node| format!(" in the range of node {node}")).unwrap_or_default(),
+        list(existing),
+        not_asked(unreachable)
+    )]
+    TemplateNotFound {
+        template: String,
+        node: Option<String>,
+        /// `name (vmid on node)` of every template found.
+        existing: Vec<String>,
+        /// Nodes that could not be asked.
+        unreachable: Vec<String>,
+    },
+    #[error(
+        "template {template} on node {node} fails validation with {errors} error(s): nothing was cloned"
+    )]
+    ValidationFailed {
+        template: String,
+        node: String,
+        errors: usize,
+    },
+    #[error("incomplete: no answer from node(s) {} (see the warnings above)", nodes.join(", "))]
+    Partial { nodes: Vec<String> },
+    #[error("journal verification failed:\n  {}", breaks.join("\n  "))]
+    JournalBroken {
+        /// One line per broken node, naming it and the seq.
+        breaks: Vec<String>,
+    },
+    #[error(
+        "node {node}: the events of operation {operation_id} stopped before it finished ({reason}); \
+         re-attach with `pvectl task watch {operation_id}`"
+    )]
+    StreamEnded {
+        node: String,
+        operation_id: String,
+        reason: String,
+    },
+    #[error("node {node}: the agent ended the create without any event")]
+    NoEvents { node: String },
+    #[error("no operation {operation_id:?} on any node{}", not_asked(unreachable))]
+    OperationNotFound {
+        operation_id: String,
+        unreachable: Vec<String>,
+    },
+}
+
+fn not_asked(nodes: &[String]) -> String {
+    if nodes.is_empty() {
+        String::new()
+    } else {
+        format!(" (not asked, no answer: {})", nodes.join(", "))
+    }
+}
+
+impl CommandError {
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            CommandError::TemplateNotFound { unreachable, .. }
+            | CommandError::OperationNotFound { unreachable, .. } => {
+                if unreachable.is_empty() {
+                    ExitStatus::NotFound
+                } else {
+                    ExitStatus::Partial
+                }
+            }
+            CommandError::ValidationFailed { .. } => ExitStatus::Refused,
+            CommandError::Partial { .. } => ExitStatus::Partial,
+            CommandError::JournalBroken { .. }
+            | CommandError::StreamEnded { .. }
+            | CommandError::NoEvents { .. } => ExitStatus::Failed,
+        }
+    }
 }
 
 impl Error {
@@ -72,7 +168,12 @@ impl Error {
                 }
                 ConfirmError::Io(_) => ExitStatus::Failed,
             },
-            Error::Output(_) => ExitStatus::Failed,
+            Error::Output(_) | Error::Channel(_) | Error::Heads(_) | Error::Runtime(_) => {
+                ExitStatus::Failed
+            }
+            Error::Remote(error) => error.exit_status(),
+            Error::Route(_) => ExitStatus::Usage,
+            Error::Command(error) => error.exit_status(),
         }
     }
 }

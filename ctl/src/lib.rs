@@ -3,15 +3,20 @@
 
 pub mod channel;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod confirm;
 pub mod duration;
 pub mod files;
+pub mod guest_names;
+pub mod heads;
 pub mod output;
 pub mod pki;
+pub mod progress;
+pub mod remote;
 
 mod commands;
 mod error;
 
 pub use commands::{Io, run};
-pub use error::{Error, ExitStatus};
+pub use error::{CommandError, Error, ExitStatus};

@@ -8,6 +8,7 @@ use clap::Parser;
 use pvectl::cli::Cli;
 use pvectl::config::user_config_dir;
 use pvectl::confirm::TerminalPrompt;
+use pvectl::heads::user_state_dir;
 use pvectl::{ExitStatus, Io};
 
 fn main() -> ExitCode {
@@ -33,12 +34,17 @@ fn main() -> ExitCode {
         std::env::var_os("HOME"),
     )
     .ok();
+    let state_dir =
+        user_state_dir(std::env::var_os("XDG_STATE_HOME"), std::env::var_os("HOME")).ok();
+    let stderr_is_terminal = std::io::stderr().is_terminal();
     let mut io = Io {
         stdout: &mut stdout,
         stderr: &mut stderr,
         terminal_width,
         prompt: &mut prompt,
         config_dir,
+        state_dir,
+        stderr_is_terminal,
     };
     let result = pvectl::run(cli, &mut io);
     let flushed = stdout.flush();

@@ -125,3 +125,22 @@ pub fn render<T: Tabular>(
     }
     Ok(())
 }
+
+/// Writes one item: a JSON or YAML object (not a list of one), else as
+/// [`render`] writes a list.
+pub fn render_one<T: Tabular>(
+    item: &T,
+    format: OutputFormat,
+    width: Option<usize>,
+    out: &mut dyn Write,
+) -> Result<(), OutputError> {
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, item)?;
+            out.write_all(b"\n")?;
+        }
+        OutputFormat::Yaml => out.write_all(serde_norway::to_string(item)?.as_bytes())?,
+        _ => render(std::slice::from_ref(item), format, width, out)?,
+    }
+    Ok(())
+}

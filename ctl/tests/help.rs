@@ -57,3 +57,41 @@ fn pki_issue_client_help_matches_its_snapshot() {
 fn config_help_matches_its_snapshot() {
     check_help(&["config", "--help"], "config-help.txt");
 }
+
+#[test]
+fn node_help_matches_its_snapshot() {
+    check_help(&["node", "--help"], "node-help.txt");
+}
+
+#[test]
+fn template_help_matches_its_snapshot() {
+    check_help(&["template", "--help"], "template-help.txt");
+}
+
+#[test]
+fn template_validate_help_matches_its_snapshot() {
+    check_help(
+        &["template", "validate", "--help"],
+        "template-validate-help.txt",
+    );
+}
+
+#[test]
+fn vm_help_matches_its_snapshot() {
+    check_help(&["vm", "--help"], "vm-help.txt");
+}
+
+#[test]
+fn vm_create_help_matches_its_snapshot() {
+    check_help(&["vm", "create", "--help"], "vm-create-help.txt");
+}
+
+#[test]
+fn task_help_matches_its_snapshot() {
+    check_help(&["task", "--help"], "task-help.txt");
+}
+
+#[test]
+fn audit_help_matches_its_snapshot() {
+    check_help(&["audit", "--help"], "audit-help.txt");
+}

@@ -1,5 +1,7 @@
-//! The pvectl gRPC contract and the routing rule shared by agent and client.
+//! The pvectl gRPC contract and the rules shared by agent and client: routing
+//! (template ranges) and the journal's line format and hash chain.
 
+pub mod journal;
 pub mod routing;
 mod status;
 

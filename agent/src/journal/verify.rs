@@ -1,62 +1,12 @@
-//! Verifying the hash chain, line by line, from the stored bytes: used when the
-//! journal opens and by `verify`, and written so the client can do the same.
+//! Verifying the journal file's hash chain, line by line, from the stored
+//! bytes (the rule itself is `pvectl_proto::journal`, shared with the client):
+//! used when the journal opens and by `verify`.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::entry::{Entry, ZERO_HASH};
-
-/// The journal's latest entry: what a client remembers to detect a truncated
-/// tail, which the chain alone cannot show.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Head {
-    /// Seq of the latest entry; 0 for an empty journal.
-    pub seq: u64,
-    /// Hash of the latest entry; empty for an empty journal.
-    pub hash: String,
-}
-
-impl Head {
-    /// The `prev` the next entry carries.
-    pub(crate) fn next_prev(&self) -> &str {
-        if self.seq == 0 { ZERO_HASH } else { &self.hash }
-    }
-}
-
-/// What is wrong with one line of the journal.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Problem {
-    /// The line is not JSON.
-    #[error("is not JSON: {0}")]
-    NotJson(String),
-    /// JSON, but not an entry (missing or unknown field, bad value).
-    #[error("is not a journal entry: {0}")]
-    BadEntry(String),
-    /// A valid entry written differently from its canonical form (spacing,
-    /// field order): the bytes were edited.
-    #[error("is not in canonical form")]
-    NotCanonical,
-    /// The entry's seq is not the one after its predecessor.
-    #[error("has seq {found}")]
-    SeqMismatch { found: u64 },
-    /// The stored hash does not match the entry's content.
-    #[error("has hash {stored} but its content hashes to {computed}")]
-    HashMismatch { stored: String, computed: String },
-    /// `prev` does not match the previous entry's hash.
-    #[error("has prev {found} but the previous entry's hash is {expected}")]
-    PrevMismatch { expected: String, found: String },
-    /// The last line is incomplete (no newline or not JSON).
-    #[error("is incomplete (torn write)")]
-    TornTail,
-    /// The entry at a remembered head's seq has another hash: history was
-    /// rewritten.
-    #[error("has hash {found} but the remembered head says {remembered}")]
-    Diverged { remembered: String, found: String },
-    /// The journal ends before a remembered head: its tail was cut off.
-    #[error("is missing: the journal ends at seq {last} (truncated)")]
-    Truncated { last: u64 },
-}
+use pvectl_proto::journal::{ChainError, ChainVerifier, Entry, Head, Problem, RememberedHeadCheck};
 
 /// Why a journal does not verify.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +30,16 @@ pub enum VerifyError {
     },
 }
 
+impl From<ChainError> for VerifyError {
+    fn from(error: ChainError) -> Self {
+        VerifyError::Broken {
+            seq: error.seq,
+            line: error.line,
+            problem: error.problem,
+        }
+    }
+}
+
 impl VerifyError {
     /// The seq of the first bad entry; `None` for read errors.
     pub fn seq(&self) -> Option<u64> {
@@ -96,75 +56,6 @@ impl VerifyError {
             VerifyError::Broken { problem, .. } => Some(problem),
         }
     }
-}
-
-/// Checks entries one line at a time against the chain so far.
-#[derive(Debug, Default)]
-pub struct ChainVerifier {
-    head: Head,
-    line: u64,
-}
-
-impl ChainVerifier {
-    /// A verifier expecting seq 1 with `prev` all zeros.
-    pub fn new() -> ChainVerifier {
-        ChainVerifier::default()
-    }
-
-    /// Checks the next stored line (without its newline) and returns its entry.
-    /// On error the verifier stays where it was.
-    pub fn push(&mut self, raw: &str) -> Result<Entry, VerifyError> {
-        let seq = self.head.seq + 1;
-        let line = self.line + 1;
-        let broken = |problem| VerifyError::Broken { seq, line, problem };
-        let entry = parse_line(raw).map_err(broken)?;
-        if entry.to_line() != raw {
-            return Err(broken(Problem::NotCanonical));
-        }
-        if entry.seq != seq {
-            return Err(broken(Problem::SeqMismatch { found: entry.seq }));
-        }
-        let computed = entry.compute_hash();
-        if entry.hash != computed {
-            return Err(broken(Problem::HashMismatch {
-                stored: entry.hash.clone(),
-                computed,
-            }));
-        }
-        if entry.prev != self.head.next_prev() {
-            return Err(broken(Problem::PrevMismatch {
-                expected: self.head.next_prev().to_owned(),
-                found: entry.prev.clone(),
-            }));
-        }
-        self.head = Head {
-            seq: entry.seq,
-            hash: entry.hash.clone(),
-        };
-        self.line = line;
-        Ok(entry)
-    }
-
-    /// The last verified entry.
-    pub fn head(&self) -> &Head {
-        &self.head
-    }
-
-    pub(crate) fn torn_error(&self) -> VerifyError {
-        VerifyError::Broken {
-            seq: self.head.seq + 1,
-            line: self.line + 1,
-            problem: Problem::TornTail,
-        }
-    }
-}
-
-/// Parses one line: JSON first (a syntax error may be a torn write), then the
-/// entry's shape.
-pub(crate) fn parse_line(raw: &str) -> Result<Entry, Problem> {
-    let value: serde_json::Value =
-        serde_json::from_str(raw).map_err(|error| Problem::NotJson(error.to_string()))?;
-    serde_json::from_value(value).map_err(|error| Problem::BadEntry(error.to_string()))
 }
 
 /// The outcome of reading a journal file from the start.
@@ -231,13 +122,13 @@ pub(crate) fn scan(
             }
             return Err(VerifyError::Broken {
                 seq: verifier.head().seq + 1,
-                line: verifier.line + 1,
+                line: verifier.lines() + 1,
                 problem: Problem::NotJson("not UTF-8".to_owned()),
             });
         };
         match verifier.push(line) {
             Ok(entry) => visit(&entry, offset),
-            Err(VerifyError::Broken {
+            Err(ChainError {
                 problem: Problem::NotJson(_),
                 ..
             }) if is_last => {
@@ -246,7 +137,7 @@ pub(crate) fn scan(
                     torn: Some(torn()),
                 });
             }
-            Err(error) => return Err(error),
+            Err(error) => return Err(error.into()),
         }
         offset += read;
     }
@@ -262,7 +153,7 @@ pub fn verify(path: &Path) -> Result<Head, VerifyError> {
     let mut verifier = ChainVerifier::new();
     let scanned = scan(path, &file, &mut verifier, |_, _| {})?;
     if scanned.torn.is_some() {
-        return Err(verifier.torn_error());
+        return Err(verifier.torn_error().into());
     }
     Ok(verifier.head().clone())
 }
@@ -276,32 +167,12 @@ pub fn verify_against(path: &Path, remembered: &Head) -> Result<Head, VerifyErro
         source,
     })?;
     let mut verifier = ChainVerifier::new();
-    let mut diverged = None;
-    let scanned = scan(path, &file, &mut verifier, |entry, _| {
-        if entry.seq == remembered.seq && entry.hash != remembered.hash && diverged.is_none() {
-            diverged = Some(entry.hash.clone());
-        }
-    })?;
+    let mut check = RememberedHeadCheck::new(remembered.clone());
+    let scanned = scan(path, &file, &mut verifier, |entry, _| check.observe(entry))?;
     if scanned.torn.is_some() {
-        return Err(verifier.torn_error());
-    }
-    if let Some(found) = diverged {
-        return Err(VerifyError::Broken {
-            seq: remembered.seq,
-            line: remembered.seq,
-            problem: Problem::Diverged {
-                remembered: remembered.hash.clone(),
-                found,
-            },
-        });
+        return Err(verifier.torn_error().into());
     }
     let head = verifier.head().clone();
-    if head.seq < remembered.seq {
-        return Err(VerifyError::Broken {
-            seq: head.seq + 1,
-            line: head.seq + 1,
-            problem: Problem::Truncated { last: head.seq },
-        });
-    }
+    check.finish(&head)?;
     Ok(head)
 }

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::event::{Backend, WatchEvent, WatchTarget};
-use super::{EventReceiver, PollConfig, WatchError, WatchMode, Watcher, start_watcher};
+use super::{EventReceiver, PollConfig, WatchError, Watcher, WatcherMode, start_watcher};
 
 /// Shares one [`Watcher`] among any number of [`Subscription`]s.
 pub struct WatchHub {
@@ -29,7 +29,7 @@ struct Listener {
 
 impl WatchHub {
     /// Starts the watcher `mode` asks for and a hub around it.
-    pub fn start(mode: WatchMode, poll: PollConfig) -> Result<Self, WatchError> {
+    pub fn start(mode: WatcherMode, poll: PollConfig) -> Result<Self, WatchError> {
         let (watcher, events) = start_watcher(mode, poll)?;
         Ok(Self::new(watcher, events))
     }

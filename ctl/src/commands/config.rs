@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Io, absolute, config_dir};
+use super::{Io, absolute, config_path};
 use crate::Error;
 use crate::cli::{ConfigCommand, GlobalArgs, SetContextArgs};
 use crate::config::{Config, Context, ContextUpdate, SetContextOutcome};
@@ -15,10 +15,7 @@ pub(super) fn run(
     global: &GlobalArgs,
     io: &mut Io<'_>,
 ) -> Result<(), Error> {
-    let path = match &global.config {
-        Some(path) => absolute(path),
-        None => config_dir(io)?.join("config.toml"),
-    };
+    let path = config_path(global, io)?;
     match command {
         ConfigCommand::View => view(&Config::load(&path)?, global, io),
         ConfigCommand::UseContext { name } => {

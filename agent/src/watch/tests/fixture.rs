@@ -12,7 +12,7 @@ use tempfile::TempDir;
 
 use crate::pmxcfs::GuestKind;
 use crate::watch::{
-    EventReceiver, PollConfig, WatchEvent, WatchMode, WatchTarget, Watcher, config_dir_name,
+    EventReceiver, PollConfig, WatchEvent, WatchTarget, Watcher, WatcherMode, config_dir_name,
     start_watcher, task_log_path,
 };
 
@@ -37,10 +37,10 @@ pub(super) enum Adapter {
 }
 
 impl Adapter {
-    pub(super) fn mode(self) -> WatchMode {
+    pub(super) fn mode(self) -> WatcherMode {
         match self {
-            Self::Inotify => WatchMode::Inotify,
-            Self::Poll => WatchMode::Poll,
+            Self::Inotify => WatcherMode::Inotify,
+            Self::Poll => WatcherMode::Poll,
         }
     }
 

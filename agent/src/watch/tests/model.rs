@@ -1,5 +1,5 @@
-//! The pure rules: names, classification of raw directory changes, subscription counting,
-//! watch modes and the backend `auto` picks.
+//! The pure rules (names, classification of raw directory changes, subscription counting)
+//! and the backend each watcher mode picks.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use super::fixture::{FakeNode, NODE, fast_polling};
 use crate::pmxcfs::GuestKind::{Lxc, Qemu};
 use crate::watch::routes::{DirChange, Routes};
 use crate::watch::{
-    Backend, WatchError, WatchEvent, WatchMode, WatchTarget, config_vmid, is_task_log_name,
+    Backend, WatchError, WatchEvent, WatchTarget, WatcherMode, config_vmid, is_task_log_name,
     start_watcher, task_log_path,
 };
 
@@ -164,24 +164,11 @@ fn relative_paths_and_task_logs_not_named_by_a_upid_are_refused() {
     ));
 }
 
-#[test]
-fn watch_modes_read_and_print_their_config_names() {
-    for mode in [WatchMode::Auto, WatchMode::Inotify, WatchMode::Poll] {
-        assert_eq!(mode.to_string().parse::<WatchMode>().unwrap(), mode);
-    }
-    assert_eq!(WatchMode::default(), WatchMode::Auto);
-    let error = "fast".parse::<WatchMode>().unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "unknown watch mode `fast`: expected auto, inotify or poll"
-    );
-}
-
 #[tokio::test]
 async fn auto_mode_watches_existing_directories_with_inotify_and_polls_missing_ones() {
     let mut node = FakeNode::new();
     std::fs::remove_dir(node.config_dir(NODE, Lxc)).unwrap();
-    let (mut watcher, mut events) = start_watcher(WatchMode::Auto, fast_polling()).unwrap();
+    let (mut watcher, mut events) = start_watcher(WatcherMode::Auto, fast_polling()).unwrap();
 
     let qemu = watcher.subscribe(&node.configs(NODE, Qemu)).unwrap();
     let lxc = watcher.subscribe(&node.configs(NODE, Lxc)).unwrap();
@@ -200,7 +187,7 @@ async fn auto_mode_watches_existing_directories_with_inotify_and_polls_missing_o
 async fn inotify_mode_refuses_a_directory_that_does_not_exist() {
     let node = FakeNode::new();
     std::fs::remove_dir(node.config_dir(NODE, Lxc)).unwrap();
-    let (mut watcher, _events) = start_watcher(WatchMode::Inotify, fast_polling()).unwrap();
+    let (mut watcher, _events) = start_watcher(WatcherMode::Inotify, fast_polling()).unwrap();
 
     match watcher.subscribe(&node.configs(NODE, Lxc)) {
         Err(WatchError::Watch { path, .. }) => assert_eq!(path, node.config_dir(NODE, Lxc)),
@@ -211,7 +198,7 @@ async fn inotify_mode_refuses_a_directory_that_does_not_exist() {
 #[tokio::test]
 async fn poll_mode_serves_every_target_by_polling() {
     let node = FakeNode::new();
-    let (mut watcher, _events) = start_watcher(WatchMode::Poll, fast_polling()).unwrap();
+    let (mut watcher, _events) = start_watcher(WatcherMode::Poll, fast_polling()).unwrap();
     let log = WatchTarget::TaskLog {
         path: node.task_log(0x66A0_B1C2),
     };

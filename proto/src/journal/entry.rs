@@ -2,7 +2,7 @@
 //! journal that must never change shape, because old lines are verified
 //! byte for byte against it.
 
-use pvectl_proto::v1;
+use crate::v1;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -119,7 +119,7 @@ pub struct Record {
 impl Entry {
     /// Builds entry `seq` after `prev`, computing its hash. `time` is
     /// truncated to milliseconds, the precision stored.
-    pub(crate) fn seal(new: NewEntry, seq: u64, time: OffsetDateTime, prev: &str) -> Entry {
+    pub fn seal(new: NewEntry, seq: u64, time: OffsetDateTime, prev: &str) -> Entry {
         let time = truncate_to_millis(time);
         let mut entry = Entry {
             seq,

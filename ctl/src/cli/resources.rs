@@ -1,0 +1,132 @@
+//! The commands that talk to agents: `node`, `template`, `vm`, `task` and
+//! `audit`. Values are checked here, so a bad name or VMID is a usage error
+//! before anything is sent.
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use pvectl_proto::Vmid;
+
+use crate::cluster::routing::TemplateArg;
+use crate::duration::parse_duration;
+use crate::guest_names;
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Members, online, agent version, template range (-o wide: resources)
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Templates of every node, or of one
+    List {
+        /// Only this node's templates
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
+    },
+    /// One template with its disks
+    Show {
+        /// The template's VMID or name
+        #[arg(value_name = "TEMPLATE")]
+        template: TemplateArg,
+        /// Node whose range a name is looked up in [default: every node]
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
+    },
+    /// Check a template before cloning it (exit 5 when a clone would fail)
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The template's VMID or name
+    #[arg(value_name = "TEMPLATE")]
+    pub template: TemplateArg,
+    /// Node whose range a name is looked up in [default: every node]
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// Target storage of a full clone [default: each disk's own]
+    #[arg(long, value_name = "STORAGE")]
+    pub storage: Option<String>,
+    /// Check for a linked clone instead of a full clone
+    #[arg(long)]
+    pub linked: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VmCommand {
+    /// Create a VM by cloning a template on the template's node
+    Create(VmCreateArgs),
+    /// One VM, asked of the node it lives on
+    Get {
+        /// The VM's VMID
+        #[arg(value_name = "VMID")]
+        vmid: Vmid,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VmCreateArgs {
+    /// Name of the new VM (DNS name: letters, digits, '-', '.')
+    #[arg(value_name = "NAME", value_parser = guest_names::guest_name)]
+    pub name: String,
+    /// Template to clone: its VMID, or its name
+    #[arg(long, value_name = "TEMPLATE")]
+    pub template: TemplateArg,
+    /// Node to create on [default: the template's; for a name, the holder with most free memory]
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// VMID of the new VM [default: the lowest free one]
+    #[arg(long, value_name = "VMID")]
+    pub vmid: Option<Vmid>,
+    /// Linked clone instead of a full clone
+    #[arg(long)]
+    pub linked: bool,
+    /// Target storage of a full clone [default: each disk's own]
+    #[arg(long, value_name = "STORAGE", conflicts_with = "linked")]
+    pub storage: Option<String>,
+    /// CPU cores [default: the template's]
+    #[arg(long, value_name = "CORES", value_parser = clap::value_parser!(u32).range(1..=8192))]
+    pub cores: Option<u32>,
+    /// Memory in MiB [default: the template's]
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(16..))]
+    pub memory: Option<u64>,
+    /// Tag of the new VM, replacing the template's; repeat for more
+    #[arg(long = "tag", value_name = "TAG", value_parser = guest_names::tag)]
+    pub tags: Vec<String>,
+    /// Start the VM once it is ready
+    #[arg(long)]
+    pub start: bool,
+    /// Print the operation id and return; watch it with `pvectl task watch`
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Give up after this long (e.g. 10m) [default: the agent's, 15m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Follow an operation (again) until it ends
+    Watch {
+        /// The operation id a create printed
+        #[arg(value_name = "OPERATION")]
+        operation_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The journals' entries, oldest first
+    Log {
+        /// Only this node's journal
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
+        /// Only the newest N entries
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
+    },
+    /// Check every journal's hash chain and that none lost entries since the last check
+    Verify,
+}
