@@ -9,18 +9,19 @@ use crate::pve_api::PveError;
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct AgentError {
-    pub detail: ErrorDetail,
+    /// Boxed: errors travel through many `Result`s and should stay small.
+    pub detail: Box<ErrorDetail>,
     pub message: String,
 }
 
 impl AgentError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let message = message.into();
-        let detail = ErrorDetail {
+        let detail = Box::new(ErrorDetail {
             kind: kind as i32,
             message: message.clone(),
             ..ErrorDetail::default()
-        };
+        });
         Self { detail, message }
     }
 
@@ -42,6 +43,23 @@ impl AgentError {
 
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unavailable, message)
+    }
+
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Timeout, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
+    }
+
+    /// The request concerns `owner`; `address` is its agent (`ip:port`),
+    /// empty when unknown.
+    pub fn wrong_node(owner: &str, address: &str, message: impl Into<String>) -> Self {
+        let mut err = Self::new(ErrorKind::WrongNode, message);
+        err.detail.owner_node = owner.to_string();
+        err.detail.owner_address = address.to_string();
+        err
     }
 
     /// Adds the way out ("recreate the template", "run qm unlock 101").

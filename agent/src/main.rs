@@ -4,15 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use pvectl_agent::check;
-use pvectl_agent::cluster::Source;
 use pvectl_agent::config::{AgentConfig, DEFAULT_CONFIG_PATH};
 use pvectl_agent::context::AgentCtx;
-use pvectl_agent::journal::Journal;
-use pvectl_agent::pmxcfs::Members;
-use pvectl_agent::pve_api::PveClient;
+use pvectl_agent::create::resume;
 use pvectl_agent::server;
 use pvectl_agent::service::AgentService;
 
@@ -85,40 +82,17 @@ fn main() -> ExitCode {
 
 async fn run(config_path: &std::path::Path) -> Result<()> {
     let config = AgentConfig::load(config_path)?;
-    let source = Source::detect(&config.pmxcfs_root);
-    let members_nodename = match &source {
-        Source::Pmxcfs(root) => {
-            let bytes = std::fs::read(root.join(".members")).context("read .members")?;
-            Some(Members::parse(&bytes).context("parse .members")?.nodename)
-        }
-        Source::ApiOnly => None,
-    };
-    let hostname = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok());
-    let node = config.resolve_node_name(members_nodename.as_deref(), hostname.as_deref())?;
-    let pve = PveClient::from_config(&config).context("set up the PVE API client")?;
-    let journal = Journal::open(&config.journal_path)
-        .with_context(|| format!("open the journal {}", config.journal_path.display()))?;
-    if let Some(torn) = journal.torn_tail() {
-        tracing::warn!(
-            ?torn,
-            "the journal's last line was torn by a crash and has been cut off"
-        );
-    }
     let tls = server::tls_config(&config.tls)?;
-    let listener = server::bind(config.listen).await?;
     let grace = config.timeouts.shutdown_grace;
     let roles = config.roles.clone();
-    let ctx = Arc::new(AgentCtx {
-        config,
-        node: node.clone(),
-        source,
-        pve,
-        journal,
-    });
+    let listen = config.listen;
+    let ctx = Arc::new(AgentCtx::from_config(config)?);
+    for report in resume::resume_in_flight(&ctx).await {
+        tracing::info!(operation = %report.id, resumed = report.resumed, reason = %report.reason, "operation in flight at the last stop");
+    }
+    let listener = server::bind(listen).await?;
     let service = AgentService::new(Arc::clone(&ctx));
-    tracing::info!(%node, addr = %listener.local_addr()?, api_only = ctx.source.is_api_only(), "pvectl-agent ready");
+    tracing::info!(node = %ctx.node, addr = %listener.local_addr()?, api_only = ctx.source.is_api_only(), "pvectl-agent ready");
     server::notify_systemd("READY=1");
     server::serve(listener, tls, roles, service, shutdown_signal(), grace).await?;
     server::notify_systemd("STOPPING=1");

@@ -1,16 +1,23 @@
 //! The `pvectl.v1.Agent` service: each RPC hands over to the module that
 //! owns it. RPCs not implemented yet answer UNIMPLEMENTED (generated stubs).
+use futures::StreamExt;
 use pvectl_proto::v1::agent_server::Agent;
 use pvectl_proto::v1::{
-    GetJournalHeadRequest, GetNodeInfoRequest, JournalEntry, JournalHead, NodeInfo, NodeResources,
-    ReadJournalRequest,
+    CreateEvent, CreateVmFromTemplateRequest, GetGuestConfigRequest, GetGuestRequest,
+    GetJournalHeadRequest, GetNodeInfoRequest, Guest, GuestConfig, JournalEntry, JournalHead,
+    ListOperationsRequest, ListOperationsResponse, ListTemplatesRequest, ListTemplatesResponse,
+    NodeInfo, NodeResources, ReadJournalRequest, ValidateTemplateRequest, ValidateTemplateResponse,
+    WatchOperationRequest,
 };
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
+use crate::authz::Caller;
 use crate::cluster::ClusterView;
 use crate::context::Ctx;
 use crate::error::AgentError;
+use crate::operations::Operation;
+use crate::{create, guests, templates};
 
 /// The gRPC service over the agent's context.
 #[derive(Clone)]
@@ -67,6 +74,86 @@ impl Agent for AgentService {
                 memory_free_bytes: status.memory.free,
             }),
         }))
+    }
+
+    async fn get_guest(
+        &self,
+        request: Request<GetGuestRequest>,
+    ) -> Result<Response<Guest>, Status> {
+        let vmid = request.into_inner().vmid;
+        Ok(Response::new(guests::get_guest(&self.ctx, vmid).await?))
+    }
+
+    async fn get_guest_config(
+        &self,
+        request: Request<GetGuestConfigRequest>,
+    ) -> Result<Response<GuestConfig>, Status> {
+        let vmid = request.into_inner().vmid;
+        Ok(Response::new(
+            guests::get_guest_config(&self.ctx, vmid).await?,
+        ))
+    }
+
+    async fn list_templates(
+        &self,
+        request: Request<ListTemplatesRequest>,
+    ) -> Result<Response<ListTemplatesResponse>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(
+            templates::list_templates(&self.ctx, &request).await?,
+        ))
+    }
+
+    async fn validate_template(
+        &self,
+        request: Request<ValidateTemplateRequest>,
+    ) -> Result<Response<ValidateTemplateResponse>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(
+            templates::validate_template(&self.ctx, &request).await?,
+        ))
+    }
+
+    async fn create_vm_from_template(
+        &self,
+        request: Request<CreateVmFromTemplateRequest>,
+    ) -> Result<Response<BoxStream<CreateEvent>>, Status> {
+        let caller = Caller::of(&request);
+        let op = create::start(&self.ctx, &caller, request.into_inner()).await?;
+        Ok(Response::new(event_stream(&op, true)))
+    }
+
+    async fn watch_operation(
+        &self,
+        request: Request<WatchOperationRequest>,
+    ) -> Result<Response<BoxStream<CreateEvent>>, Status> {
+        let request = request.into_inner();
+        let op = self
+            .ctx
+            .operations
+            .get(&request.operation_id)
+            .ok_or_else(|| {
+                AgentError::not_found(format!(
+                    "operation '{}' is not known to this agent",
+                    request.operation_id
+                ))
+            })?;
+        Ok(Response::new(event_stream(&op, request.from_start)))
+    }
+
+    async fn list_operations(
+        &self,
+        request: Request<ListOperationsRequest>,
+    ) -> Result<Response<ListOperationsResponse>, Status> {
+        let active_only = request.into_inner().active_only;
+        let operations = self
+            .ctx
+            .operations
+            .list(active_only)
+            .iter()
+            .map(|op| op.summary())
+            .collect();
+        Ok(Response::new(ListOperationsResponse { operations }))
     }
 
     async fn get_journal_head(
@@ -134,6 +221,12 @@ impl Agent for AgentService {
         });
         Ok(Response::new(follow))
     }
+}
+
+/// An operation's events as a gRPC stream; dropping it (the client going
+/// away) leaves the operation running.
+fn event_stream(op: &std::sync::Arc<Operation>, from_start: bool) -> BoxStream<CreateEvent> {
+    Box::pin(op.watch(from_start).map(Ok))
 }
 
 /// A stream fed by a spawned producer through a small channel; the producer

@@ -7,7 +7,7 @@ use reqwest::Method;
 
 use super::lenient::Loose;
 use super::types::{
-    ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, NodeStatus,
+    ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, NodeStatus, NodeVm,
     PendingEntry, StorageContent, StorageStatus, TaskListEntry, TaskLog, TaskLogLine, TaskStatus,
     Version,
 };
@@ -174,6 +174,14 @@ impl PveClient {
     pub async fn node_status(&self, node: &str) -> Result<NodeStatus, PveError> {
         Ok(self
             .get(&["nodes", node, "status"], &Params::new())
+            .await?
+            .data)
+    }
+
+    /// `GET /nodes/{node}/qemu`: the node's VMs, templates flagged.
+    pub async fn node_vms(&self, node: &str) -> Result<Vec<NodeVm>, PveError> {
+        Ok(self
+            .get(&["nodes", node, "qemu"], &Params::new())
             .await?
             .data)
     }

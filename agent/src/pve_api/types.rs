@@ -109,6 +109,26 @@ pub struct ClusterResource {
     pub hastate: Option<String>,
 }
 
+/// One VM of `GET /nodes/{node}/qemu` (this node's VMs, read live).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct NodeVm {
+    /// The VMID.
+    #[serde(deserialize_with = "loose")]
+    pub vmid: u32,
+    /// `running` or `stopped`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The name (`VM <vmid>` when unset).
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub name: Option<String>,
+    /// A template (the key appears only when set).
+    #[serde(default, deserialize_with = "flag")]
+    pub template: bool,
+    /// The `lock:` value when locked.
+    #[serde(default)]
+    pub lock: Option<String>,
+}
+
 /// Memory figures of `GET /nodes/{node}/status`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct NodeMemory {
