@@ -50,9 +50,7 @@ impl AgentCtx {
         journal: Journal,
     ) -> Result<AgentCtx, WatchError> {
         let watch = match source {
-            Source::Pmxcfs(_) => {
-                Some(WatchHub::start(config.watcher, PollConfig::default())?)
-            }
+            Source::Pmxcfs(_) => Some(WatchHub::start(config.watcher, PollConfig::default())?),
             Source::ApiOnly => None,
         };
         let clone_queue = CloneQueue::new(config.clones_per_storage);

@@ -87,6 +87,8 @@ impl Sandbox {
             .arg(context)
             .args(args)
             .env_remove("PVECTL_CONFIG")
+            // remembered journal heads belong to this sandbox, not the user
+            .env("XDG_STATE_HOME", self.cluster.dir().join("pvectl-state"))
             .stdin(std::process::Stdio::null())
             .output()
             .await

@@ -22,13 +22,17 @@ pub struct Step {
 pub struct Pvectl {
     binary: PathBuf,
     config: PathBuf,
+    /// pvectl's state (remembered journal heads) stays in the sandbox
+    state: PathBuf,
 }
 
 impl Pvectl {
     pub fn new(config: &Path) -> Result<Pvectl, crate::agents::AgentsError> {
+        let state = config.parent().unwrap_or(config).join("state");
         Ok(Pvectl {
             binary: find_binary("pvectl")?,
             config: config.to_path_buf(),
+            state,
         })
     }
 
@@ -37,6 +41,7 @@ impl Pvectl {
             .arg("--config")
             .arg(&self.config)
             .args(args)
+            .env("XDG_STATE_HOME", &self.state)
             .stdin(std::process::Stdio::null())
             .output()
             .await;
