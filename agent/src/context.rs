@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::cluster::{ClusterView, Source};
-use crate::config::{AgentConfig, WatcherMode};
+use crate::config::AgentConfig;
 use crate::create::allocate::Reservations;
 use crate::create::queue::CloneQueue;
 use crate::error::AgentError;
@@ -15,7 +15,7 @@ use crate::journal::Journal;
 use crate::operations::Operations;
 use crate::pmxcfs::Members;
 use crate::pve_api::PveClient;
-use crate::watch::{PollConfig, WatchError, WatchHub, WatchMode};
+use crate::watch::{PollConfig, WatchError, WatchHub};
 
 /// The agent's shared state.
 pub struct AgentCtx {
@@ -50,14 +50,7 @@ impl AgentCtx {
         journal: Journal,
     ) -> Result<AgentCtx, WatchError> {
         let watch = match source {
-            Source::Pmxcfs(_) => {
-                let mode = match config.watcher {
-                    WatcherMode::Auto => WatchMode::Auto,
-                    WatcherMode::Inotify => WatchMode::Inotify,
-                    WatcherMode::Poll => WatchMode::Poll,
-                };
-                Some(WatchHub::start(mode, PollConfig::default())?)
-            }
+            Source::Pmxcfs(_) => Some(WatchHub::start(config.watcher, PollConfig::default())?),
             Source::ApiOnly => None,
         };
         let clone_queue = CloneQueue::new(config.clones_per_storage);
