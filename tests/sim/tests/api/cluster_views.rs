@@ -209,8 +209,8 @@ async fn a_full_clone_takes_space_on_its_storage() {
         .map(|v| (v["volid"].as_str().unwrap(), v["size"].as_u64().unwrap()))
         .collect();
     volumes.sort_unstable();
-    assert_eq!(volumes[0].0, "local-lvm:vm-191-cloudinit");
-    assert_eq!(volumes[1], ("local-lvm:vm-191-disk-0", copied));
+    assert_eq!(volumes[0], ("local-lvm:vm-191-cloudinit", 4 << 20));
+    assert_eq!(volumes[1], ("local-lvm:vm-191-disk-0", 4 << 30));
     // another node's local storage did not change
     let elsewhere = ok(
         &client,
