@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use pvectl_proto::v1::CreatePhase;
+use tokio::time::Instant;
 
 use super::CreateRun;
 use super::allocate::{Reservation, allocate};
@@ -19,9 +20,6 @@ use crate::pve_api::{CloneRequest, TaskExit};
 use crate::task_wait::{TaskWaiter, WaitEvent};
 use crate::templates::TemplateInfo;
 use crate::templates::validate::copied_disks;
-
-/// Collisions tolerated before giving up.
-pub const MAX_ATTEMPTS: usize = 10;
 
 /// Whether PVE's text says the VMID was taken by someone else meanwhile.
 pub fn is_collision(message: &str) -> bool {
@@ -38,14 +36,18 @@ enum Attempt {
 }
 
 /// Clones `template` to the reserved id, retrying on collisions with fresh
-/// ids; returns the reservation of the id that won.
+/// ids until the operation's deadline; returns the reservation of the id
+/// that won. No fixed number of attempts: agents on different nodes all
+/// pick the lowest free id, so under load a create can lose many in a row,
+/// yet every lost id went to some other create and every retry takes a
+/// new one, so concurrent creates never fail for that reason (DESIGN).
 pub async fn clone_with_retries(
     run: &mut CreateRun,
     template: &TemplateInfo,
     mut reservation: Reservation,
 ) -> Result<Reservation, AgentError> {
     let mut lost = BTreeSet::new();
-    for attempt in 1..=MAX_ATTEMPTS {
+    loop {
         let vmid = reservation.vmid();
         let outcome = match submit(run, template, vmid).await? {
             Submitted::Task(upid) => wait_clone(run, template, vmid, &upid).await?,
@@ -60,8 +62,11 @@ pub async fn clone_with_retries(
             )));
         }
         lost.insert(vmid);
-        if attempt == MAX_ATTEMPTS {
-            break;
+        if Instant::now() >= run.deadline {
+            return Err(failure::step_timed_out(
+                run.timeout,
+                &format!("finding a VMID no other create takes (lost {lost:?})"),
+            ));
         }
         reservation = allocate(&run.ctx, None, &lost).await?;
         let next = reservation.vmid();
@@ -76,9 +81,6 @@ pub async fn clone_with_retries(
         );
         record::progress(&run.ctx, &run.op, "vmid", &run.record, &run.progress).await;
     }
-    Err(AgentError::conflict(format!(
-        "gave up after {MAX_ATTEMPTS} VMID collisions (lost {lost:?}); other creates keep taking the ids"
-    )))
 }
 
 /// Follows a clone submitted before the agent restarted, to its end.

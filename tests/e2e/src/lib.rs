@@ -1,11 +1,13 @@
 //! The harness of the end-to-end scenarios and the benchmark: a simulated
 //! cluster with a real `pvectl-agent` per node, and the real `pvectl` run
 //! against it as a user would (its exit code, stdout and stderr).
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Output;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use pve_sim::agents::{AgentFleet, find_binary};
+use pve_sim::agents::{AgentFleet, FleetOptions, find_binary};
 use pve_sim::{SimBuilder, SimCluster};
 
 /// A running sandbox: the simulated cluster and its agents.
@@ -51,11 +53,17 @@ impl std::fmt::Display for Run {
 impl Sandbox {
     /// Starts `builder`'s cluster and an agent on every node.
     pub async fn start(builder: SimBuilder) -> Result<Sandbox> {
+        Sandbox::start_with(builder, FleetOptions::default()).await
+    }
+
+    /// Starts `builder`'s cluster and agents set up as `options` says
+    /// (watcher mode, API-only, create timeout).
+    pub async fn start_with(builder: SimBuilder, options: FleetOptions) -> Result<Sandbox> {
         let mut cluster = builder
             .start()
             .await
             .context("start the simulated cluster")?;
-        let fleet = AgentFleet::start(&mut cluster, None)
+        let fleet = AgentFleet::start_with(&mut cluster, options)
             .await
             .context("start the agents")?;
         cluster.write_sandbox().context("write sandbox.json")?;
@@ -69,7 +77,61 @@ impl Sandbox {
 
     /// A 3-node cluster at a fast time scale.
     pub async fn three_nodes() -> Result<Sandbox> {
-        Sandbox::start(SimCluster::builder().nodes(3).time_scale(0.01)).await
+        Sandbox::start(Sandbox::fast()).await
+    }
+
+    /// The cluster of [`Sandbox::three_nodes`] (3 nodes, 1/100 time), for
+    /// a test to add its faults or capacities to.
+    pub fn fast() -> SimBuilder {
+        SimCluster::builder().nodes(3).time_scale(0.01)
+    }
+
+    /// The VMIDs in `.vmlist` now.
+    pub fn vmids(&self) -> BTreeSet<u32> {
+        self.cluster.sim().fs.vmlist().keys().copied().collect()
+    }
+
+    /// The text of `vmid`'s qemu config as `node`'s pmxcfs view shows it.
+    pub fn config_text(&self, node: &str, vmid: u32) -> Option<String> {
+        let view = &self
+            .cluster
+            .sandbox()
+            .nodes
+            .iter()
+            .find(|n| n.name == node)?
+            .pmxcfs;
+        std::fs::read_to_string(view.join(format!("nodes/{node}/qemu-server/{vmid}.conf"))).ok()
+    }
+
+    /// The lines of the task log of `upid` (on the node it names).
+    pub fn task_log(&self, upid: &str) -> Result<Vec<String>> {
+        let parsed: pve_sim::tasks::Upid = upid.parse().context("parse the UPID")?;
+        let logs = self
+            .cluster
+            .sim()
+            .tasklogs
+            .get(&parsed.node)
+            .with_context(|| format!("no task logs of node {}", parsed.node))?;
+        logs.read_log(&parsed).context("read the task log")
+    }
+
+    /// The agent journal of `node` in the sandbox.
+    pub fn journal_path(&self, node: &str) -> PathBuf {
+        self.cluster
+            .dir()
+            .join("agents")
+            .join(node)
+            .join("journal.jsonl")
+    }
+
+    /// The entries of `node`'s journal file as JSON; a torn last line (the
+    /// agent writing it right now) is left out.
+    pub fn journal_entries(&self, node: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.journal_path(node))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
     }
 
     /// Runs `pvectl` with the sandbox's config (context `sim`, admin).
@@ -94,5 +156,26 @@ impl Sandbox {
             .await
             .expect("run pvectl");
         Run::from_output(output)
+    }
+}
+
+/// `key: value` of a guest config's main section.
+pub fn config_value(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .take_while(|line| !line.starts_with('['))
+        .find_map(|line| line.strip_prefix(&format!("{key}: ")).map(str::to_owned))
+}
+
+/// Waits until `condition` holds, checking every few milliseconds: tests
+/// synchronise on a state, never on elapsed time. Panics naming `what`
+/// when `limit` passes first (a failed test).
+pub async fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting after {limit:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
