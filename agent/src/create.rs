@@ -184,19 +184,8 @@ async fn prepare_and_clone(run: &mut CreateRun) -> Result<allocate::Reservation,
         );
     }
 
-    run.op
-        .emit(CreatePhase::Allocating, None, "allocating a VMID");
-    let reservation = allocate::allocate(&ctx, run.record.vmid, &BTreeSet::new()).await?;
-    let vmid = reservation.vmid();
-    run.progress.vmid = Some(vmid);
-    run.op.set_vmid(vmid);
-    run.op.emit(
-        CreatePhase::Allocating,
-        None,
-        format!("allocated VMID {vmid}"),
-    );
-    record::progress(&ctx, &run.op, "vmid", &run.record, &run.progress).await;
-
+    // the clone slot first, the VMID after: an id is not held (and lost to
+    // other nodes' creates) while this create waits in the queue
     let storages = target_storages(&template, &run.record);
     let per_storage = ctx.clone_queue.per_storage();
     let op = Arc::clone(&run.op);
@@ -212,6 +201,19 @@ async fn prepare_and_clone(run: &mut CreateRun) -> Result<allocate::Reservation,
     let _permits = tokio::time::timeout_at(run.deadline, queued)
         .await
         .map_err(|_| failure::step_timed_out(run.timeout, "waiting for a clone slot"))?;
+    run.op
+        .emit(CreatePhase::Allocating, None, "allocating a VMID");
+    let reservation = allocate::allocate(&ctx, run.record.vmid, &BTreeSet::new()).await?;
+    let vmid = reservation.vmid();
+    run.progress.vmid = Some(vmid);
+    run.op.set_vmid(vmid);
+    run.op.emit(
+        CreatePhase::Allocating,
+        None,
+        format!("allocated VMID {vmid}"),
+    );
+    record::progress(&ctx, &run.op, "vmid", &run.record, &run.progress).await;
+
     clone::clone_with_retries(run, &template, reservation).await
 }
 
