@@ -1,6 +1,8 @@
 //! The harness of the end-to-end scenarios and the benchmark: a simulated
 //! cluster with a real `pvectl-agent` per node, and the real `pvectl` run
 //! against it as a user would (its exit code, stdout and stderr).
+pub mod bench;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Output;

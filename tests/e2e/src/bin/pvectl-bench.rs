@@ -1,7 +1,13 @@
 //! `pvectl-bench`: the benchmarks of DESIGN.md's "Numbers to reach", run
-//! against pve-sim with the real binaries. Writes its figures to a JSON file
-//! and prints a table.
-use clap::Parser;
+//! against pve-sim with the real binaries. Each subcommand writes its figures
+//! to a JSON file and prints a table against the targets.
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use pvectl_e2e::bench::concurrent;
+use pvectl_e2e::bench::latency::{self, WaitPath};
+use pvectl_e2e::bench::report::{self, CreateReport, Machine, TARGETS};
 
 #[derive(Parser)]
 #[command(
@@ -10,18 +16,117 @@ use clap::Parser;
     about = "Benchmarks pvectl against the simulated cluster"
 )]
 struct Cli {
-    /// Where to write the figures.
-    #[arg(long, default_value = "bench.json")]
-    out: std::path::PathBuf,
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let figures = serde_json::json!({"benchmarks": []});
-    std::fs::write(&cli.out, serde_json::to_string_pretty(&figures)? + "\n")?;
-    println!(
-        "no benchmark is implemented yet; wrote {}",
-        cli.out.display()
-    );
+#[derive(Subcommand)]
+enum Command {
+    /// The create path: task end → client notified, overhead beyond the
+    /// clone, concurrent creates.
+    Create(CreateArgs),
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    /// Where to write the figures.
+    #[arg(long, default_value = "bench-create.json")]
+    out: PathBuf,
+    /// Measured creates per waiting path, one at a time.
+    #[arg(long, default_value_t = 200)]
+    clones: usize,
+    /// The waiting paths to measure.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "inotify,poll,api-only"
+    )]
+    paths: Vec<WaitPath>,
+    /// Nodes of the latency clusters (creates go round-robin).
+    #[arg(long, default_value_t = 3)]
+    nodes: u32,
+    /// Unmeasured creates per node before measuring.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// `pvectl vm create` runs for the CLI's overhead (inotify path; 0 skips).
+    #[arg(long, default_value_t = 20)]
+    cli_runs: usize,
+    /// Creates sent at once (0 skips the concurrent benchmark).
+    #[arg(long, default_value_t = TARGETS.concurrent_creates)]
+    concurrent: usize,
+    /// Nodes of the concurrent clusters.
+    #[arg(long, default_value_t = TARGETS.concurrent_nodes)]
+    concurrent_nodes: u32,
+    /// With foreign creates racing every n-th new VMID, in both shapes (0 skips).
+    #[arg(long, default_value_t = 5)]
+    race_every: u32,
+    /// Real seconds per simulated second (a 4 GiB full clone takes 2 s simulated).
+    #[arg(long, default_value_t = 0.01)]
+    time_scale: f64,
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Create(args) => create(args).await,
+    }
+}
+
+async fn create(args: CreateArgs) -> anyhow::Result<()> {
+    let load_before = Machine::load();
+    let latency_settings = latency::Settings {
+        clones: args.clones,
+        warmup_per_node: args.warmup,
+        nodes: args.nodes,
+        time_scale: args.time_scale,
+        cli_runs: args.cli_runs,
+    };
+    let mut paths = Vec::new();
+    for path in &args.paths {
+        eprintln!(
+            "measuring the {} path: {} creates",
+            path.label(),
+            args.clones
+        );
+        let figures = latency::run(*path, &latency_settings)
+            .await
+            .with_context(|| format!("the {} path", path.label()))?;
+        paths.push(figures);
+    }
+    let concurrent_settings = concurrent::Settings {
+        creates: args.concurrent,
+        nodes: args.concurrent_nodes,
+        time_scale: args.time_scale,
+        race_every: args.race_every,
+    };
+    let mut runs = Vec::new();
+    if args.concurrent > 0 {
+        for fault in concurrent::variants(&concurrent_settings) {
+            eprintln!(
+                "{} concurrent creates over {} nodes{}",
+                args.concurrent,
+                args.concurrent_nodes,
+                fault.as_ref().map_or(String::new(), |f| format!(", {f:?}"))
+            );
+            runs.push(concurrent::run(&concurrent_settings, fault).await?);
+        }
+    }
+    let report = CreateReport {
+        machine: Machine {
+            cpus: Machine::cpus(),
+            load_before,
+            load_after: Machine::load(),
+        },
+        targets: TARGETS,
+        latency_settings,
+        paths,
+        concurrent_settings,
+        concurrent: runs,
+    };
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    std::fs::write(&args.out, json).with_context(|| format!("write {}", args.out.display()))?;
+    print!("{}", report::table(&report));
+    println!("figures written to {}", args.out.display());
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Tasks: a worker is a tokio task with a UPID, a log file in the node's task
 //! directory and a record in the registry; it ends with PVE's final line.
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::watch;
 
@@ -14,6 +15,11 @@ pub struct TaskRecord {
     pub upid: Upid,
     /// `(end, endtime)` once stopped
     pub end: Option<(TaskEnd, i64)>,
+    /// Wall clock, sub-second: just before the task's log was created.
+    pub started_at: SystemTime,
+    /// Wall clock, sub-second: just before the final line was written (benchmarks
+    /// measure from here; file mtimes are too coarse).
+    pub final_line_at: Option<SystemTime>,
     /// set to true to ask the worker to stop (DELETE /tasks/{upid})
     pub stop: watch::Sender<bool>,
 }
@@ -95,6 +101,7 @@ impl Sim {
             id: id.to_string(),
             user: user.to_string(),
         };
+        let started_at = SystemTime::now();
         let logs = self
             .tasklogs
             .get(node)
@@ -108,6 +115,8 @@ impl Sim {
             TaskRecord {
                 upid: upid.clone(),
                 end: None,
+                started_at,
+                final_line_at: None,
                 stop: stop_tx,
             },
         );
@@ -124,6 +133,7 @@ impl Sim {
         tokio::spawn(async move {
             let upid = task_upid;
             let end = body(ctx).await.unwrap_or_else(TaskEnd::Error);
+            let final_line_at = SystemTime::now();
             // the body has dropped its context, so this is the last handle
             let finished = match Arc::try_unwrap(log) {
                 Ok(log) => log.finish(&end),
@@ -135,6 +145,7 @@ impl Sim {
             let endtime = sim.clock.epoch_now();
             if let Some(record) = sim.state().tasks.get_mut(&upid.to_string()) {
                 record.end = Some((end, endtime));
+                record.final_line_at = Some(final_line_at);
             }
         });
         Ok(upid)

@@ -1,0 +1,200 @@
+//! The `create` benchmark's figures: the JSON document written to `--out`
+//! and the table printed against DESIGN.md's "Numbers to reach".
+use serde::Serialize;
+
+use super::concurrent;
+use super::latency::{self, PathFigures, WaitPath};
+use super::stats::Summary;
+
+/// DESIGN.md's targets for the create path.
+#[derive(Debug, Clone, Serialize)]
+pub struct Targets {
+    pub notify_p50_ms: f64,
+    pub notify_p99_ms: f64,
+    pub overhead_ms: f64,
+    pub concurrent_creates: usize,
+    pub concurrent_nodes: u32,
+}
+
+pub const TARGETS: Targets = Targets {
+    notify_p50_ms: 5.0,
+    notify_p99_ms: 25.0,
+    overhead_ms: 50.0,
+    concurrent_creates: 200,
+    concurrent_nodes: 8,
+};
+
+/// Where the figures were taken: other work on the machine skews them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    /// `/proc/loadavg` when the run started and when it ended.
+    pub load_before: String,
+    pub load_after: String,
+}
+
+impl Machine {
+    pub fn load() -> String {
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|text| {
+                text.split_whitespace()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn cpus() -> usize {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    }
+}
+
+/// Everything `pvectl-bench create` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateReport {
+    pub machine: Machine,
+    pub targets: Targets,
+    pub latency_settings: latency::Settings,
+    pub paths: Vec<PathFigures>,
+    pub concurrent_settings: concurrent::Settings,
+    pub concurrent: Vec<concurrent::Figures>,
+}
+
+/// The printed table: one row per figure, with its target and verdict.
+pub fn table(report: &CreateReport) -> String {
+    let t = &report.targets;
+    let mut rows: Vec<[String; 4]> = vec![[
+        "benchmark".into(),
+        "measured".into(),
+        "target".into(),
+        "verdict".into(),
+    ]];
+    for path in &report.paths {
+        let name = format!("notify latency, {} (n={})", path.path.label(), path.clones);
+        let (target, verdict) = if path.path == WaitPath::Inotify {
+            let ok = path
+                .notify_latency
+                .as_ref()
+                .is_some_and(|s| s.p50_ms <= t.notify_p50_ms && s.p99_ms <= t.notify_p99_ms);
+            (
+                format!(
+                    "p50 <= {} ms, p99 <= {} ms",
+                    t.notify_p50_ms, t.notify_p99_ms
+                ),
+                pass(ok && path.failures == 0),
+            )
+        } else {
+            (
+                "fallback (1-2 s polling: 500-1000 ms mean)".into(),
+                "-".into(),
+            )
+        };
+        rows.push([
+            name,
+            with_failures(latency_text(&path.notify_latency), path),
+            target,
+            verdict,
+        ]);
+        let (target, verdict) = if path.path == WaitPath::Inotify {
+            (
+                format!("<= {} ms", t.overhead_ms),
+                overhead_verdict(&path.overhead, t.overhead_ms),
+            )
+        } else {
+            ("fallback (includes the polling wait)".into(), "-".into())
+        };
+        rows.push([
+            format!("create overhead, {} (gRPC)", path.path.label()),
+            percentiles(&path.overhead),
+            target,
+            verdict,
+        ]);
+        if path.cli_overhead.is_some() || path.cli_failures > 0 {
+            let measured = match path.cli_failures {
+                0 => percentiles(&path.cli_overhead),
+                n => format!("{}; {n} failed", percentiles(&path.cli_overhead)),
+            };
+            rows.push([
+                format!("create overhead, {} (pvectl CLI)", path.path.label()),
+                measured,
+                format!("<= {} ms", t.overhead_ms),
+                overhead_verdict(&path.cli_overhead, t.overhead_ms),
+            ]);
+        }
+    }
+    for run in &report.concurrent {
+        let wrong = run.duplicate_vmids + run.not_as_reported + run.in_template_range;
+        rows.push([
+            format!(
+                "{} creates / {} nodes, {}",
+                run.creates, run.nodes, run.variant
+            ),
+            format!(
+                "{} failed, {} duplicate, {:.1} creates/s, {} races, {} retried",
+                run.failures,
+                run.duplicate_vmids,
+                run.creates_per_s,
+                run.races_injected,
+                run.creates_that_retried
+            ),
+            "0 failures, 0 duplicates".into(),
+            pass(run.failures == 0 && wrong == 0),
+        ]);
+    }
+    let widths: Vec<usize> = (0..4)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "machine: {} cpus, load {} before, {} after\n",
+        report.machine.cpus, report.machine.load_before, report.machine.load_after
+    ));
+    out
+}
+
+fn pass(ok: bool) -> String {
+    if ok { "PASS" } else { "FAIL" }.into()
+}
+
+fn overhead_verdict(summary: &Option<Summary>, limit: f64) -> String {
+    match summary {
+        Some(s) if s.p99_ms <= limit => "PASS".into(),
+        Some(s) if s.p50_ms <= limit => "p50 only".into(),
+        Some(_) => "FAIL".into(),
+        None => "no data".into(),
+    }
+}
+
+fn percentiles(summary: &Option<Summary>) -> String {
+    match summary {
+        Some(s) => format!("p50 {:.2} ms, p99 {:.2} ms", s.p50_ms, s.p99_ms),
+        None => "no data".into(),
+    }
+}
+
+fn latency_text(summary: &Option<Summary>) -> String {
+    match summary {
+        Some(s) => format!(
+            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, mean {:.2} ms",
+            s.p50_ms, s.p99_ms, s.max_ms, s.mean_ms
+        ),
+        None => "no data".into(),
+    }
+}
+
+fn with_failures(text: String, path: &PathFigures) -> String {
+    match (path.failures, path.unmeasured) {
+        (0, 0) => text,
+        (failed, unmeasured) => format!("{text}; {failed} failed, {unmeasured} unmeasured"),
+    }
+}
