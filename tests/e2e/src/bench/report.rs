@@ -131,7 +131,7 @@ pub fn table(report: &CreateReport) -> String {
                 run.creates, run.nodes, run.variant
             ),
             format!(
-                "{} failed, {} duplicate, {:.1} creates/s, {} races, {} retried",
+                "{} failed, {} duplicate, {:.1} creates/s, {} foreign races, {} retried",
                 run.failures,
                 run.duplicate_vmids,
                 run.creates_per_s,
@@ -196,5 +196,81 @@ fn with_failures(text: String, path: &PathFigures) -> String {
     match (path.failures, path.unmeasured) {
         (0, 0) => text,
         (failed, unmeasured) => format!("{text}; {failed} failed, {unmeasured} unmeasured"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(path: WaitPath, p50_ms: f64, p99_ms: f64) -> PathFigures {
+        let summary = Summary::of(&[p50_ms, p99_ms]).map(|s| Summary {
+            p50_ms,
+            p99_ms,
+            ..s
+        });
+        PathFigures {
+            path,
+            fuse_views: true,
+            clones: 2,
+            failures: 0,
+            failure_examples: Vec::new(),
+            unmeasured: 0,
+            notify_latency: summary.clone(),
+            clone_task: None,
+            end_to_end: None,
+            overhead: summary,
+            cli_overhead: None,
+            cli_failures: 0,
+        }
+    }
+
+    fn report(paths: Vec<PathFigures>) -> CreateReport {
+        CreateReport {
+            machine: Machine {
+                cpus: 2,
+                load_before: "1.00 1.00 1.00".into(),
+                load_after: "1.00 1.00 1.00".into(),
+            },
+            targets: TARGETS,
+            latency_settings: latency::Settings {
+                clones: 2,
+                warmup_per_node: 0,
+                nodes: 1,
+                time_scale: 0.01,
+                cli_runs: 0,
+            },
+            paths,
+            concurrent_settings: concurrent::Settings {
+                creates: 0,
+                nodes: 8,
+                time_scale: 0.01,
+                race_every: 0,
+            },
+            concurrent: Vec::new(),
+        }
+    }
+
+    fn row<'a>(table: &'a str, start: &str) -> &'a str {
+        table.lines().find(|l| l.starts_with(start)).unwrap()
+    }
+
+    #[test]
+    fn the_inotify_path_is_judged_against_design_and_fallbacks_are_not() {
+        let table = table(&report(vec![
+            path(WaitPath::Inotify, 2.0, 30.0),
+            path(WaitPath::Poll, 200.0, 250.0),
+        ]));
+        assert!(row(&table, "notify latency, inotify").ends_with("FAIL"));
+        assert!(row(&table, "create overhead, inotify").ends_with("PASS"));
+        assert!(row(&table, "notify latency, polling").ends_with('-'));
+        assert!(row(&table, "create overhead, polling").ends_with('-'));
+    }
+
+    #[test]
+    fn overhead_within_target_at_p50_only_says_so() {
+        let table = table(&report(vec![path(WaitPath::Inotify, 20.0, 60.0)]));
+        assert!(row(&table, "create overhead, inotify").ends_with("p50 only"));
+        assert!(row(&table, "notify latency, inotify").ends_with("FAIL"));
     }
 }

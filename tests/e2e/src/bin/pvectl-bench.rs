@@ -32,7 +32,7 @@ struct CreateArgs {
     /// Where to write the figures.
     #[arg(long, default_value = "bench-create.json")]
     out: PathBuf,
-    /// Measured creates per waiting path, one at a time.
+    /// Measured creates per waiting path, one at a time (0 skips them).
     #[arg(long, default_value_t = 200)]
     clones: usize,
     /// The waiting paths to measure.
@@ -83,7 +83,12 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         cli_runs: args.cli_runs,
     };
     let mut paths = Vec::new();
-    for path in &args.paths {
+    let measured_paths = if args.clones > 0 {
+        &args.paths[..]
+    } else {
+        &[]
+    };
+    for path in measured_paths {
         eprintln!(
             "measuring the {} path: {} creates",
             path.label(),
