@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use pvectl_proto::v1::agent_server::{Agent, AgentServer};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::authz::RoleGateLayer;
@@ -78,7 +78,8 @@ pub async fn serve<A: Agent>(
         .tls_config(tls)?
         .layer(RoleGateLayer::new(roles))
         .add_service(AgentServer::new(service))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        // small unary answers must not wait for a delayed ACK (Nagle)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => return result.map_err(ServerError::from),

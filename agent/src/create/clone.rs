@@ -4,6 +4,7 @@
 //! node` at once, `close (rename) atomic file … File exists` inside the task
 //! — as "take the next id and retry", never as a failure.
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use pvectl_proto::v1::CreatePhase;
 use tokio::time::Instant;
@@ -28,11 +29,21 @@ pub fn is_collision(message: &str) -> bool {
         || (message.contains("atomic file") && message.contains("File exists"))
 }
 
+/// PVE's storage lock timed out (other allocations on that storage held it
+/// for 10 s): the task failed and PVE removed what it had made, so the same
+/// clone can simply be tried again.
+pub fn is_storage_busy(message: &str) -> bool {
+    message.contains("can't lock file '/var/lock/pve-manager/pve-storage-")
+        && message.contains("got timeout")
+}
+
 /// How one clone attempt ended.
 enum Attempt {
     Done,
     /// Lost the VMID to another create; PVE's text.
     Collision(String),
+    /// The storage lock timed out; PVE's text.
+    StorageBusy(String),
 }
 
 /// Clones `template` to the reserved id, retrying on collisions with fresh
@@ -47,14 +58,34 @@ pub async fn clone_with_retries(
     mut reservation: Reservation,
 ) -> Result<Reservation, AgentError> {
     let mut lost = BTreeSet::new();
+    let mut busy_retries: u32 = 0;
     loop {
         let vmid = reservation.vmid();
         let outcome = match submit(run, template, vmid).await? {
             Submitted::Task(upid) => wait_clone(run, template, vmid, &upid).await?,
             Submitted::Collision(message) => Attempt::Collision(message),
         };
-        let Attempt::Collision(message) = outcome else {
-            return Ok(reservation);
+        let message = match outcome {
+            Attempt::Done => return Ok(reservation),
+            Attempt::Collision(message) => message,
+            Attempt::StorageBusy(message) => {
+                busy_retries += 1;
+                // back off a little more each time, never past the deadline
+                let pause = Duration::from_millis(100 * u64::from(busy_retries.min(20)));
+                if Instant::now() + pause >= run.deadline {
+                    return Err(failure::step_timed_out(
+                        run.timeout,
+                        &format!("cloning while the storage stays locked ({message})"),
+                    ));
+                }
+                run.op.emit(
+                    CreatePhase::Cloning,
+                    None,
+                    format!("the storage was busy ({message}); retrying the clone to {vmid}"),
+                );
+                tokio::time::sleep(pause).await;
+                continue;
+            }
         };
         if run.record.vmid.is_some() {
             return Err(AgentError::conflict(format!(
@@ -96,6 +127,9 @@ pub async fn resume(
         Attempt::Done => Ok(()),
         Attempt::Collision(message) => Err(AgentError::conflict(format!(
             "vmid {vmid} was taken by another create while the agent was down: {message}"
+        ))),
+        Attempt::StorageBusy(message) => Err(AgentError::unavailable(format!(
+            "the clone to {vmid} failed while the agent was down: {message}; create it again"
         ))),
     }
 }
@@ -202,6 +236,9 @@ async fn wait_clone(
             WaitEvent::Ended(TaskExit::Failed(message)) if is_collision(&message) => {
                 return Ok(Attempt::Collision(message));
             }
+            WaitEvent::Ended(TaskExit::Failed(message)) if is_storage_busy(&message) => {
+                return Ok(Attempt::StorageBusy(message));
+            }
             WaitEvent::Ended(TaskExit::Failed(message)) => {
                 return Err(failure::task_failed(
                     &ctx,
@@ -250,6 +287,12 @@ mod tests {
             "close (rename) atomic file '/etc/pve/nodes/pve1/qemu-server/104.conf' failed: File exists"
         ));
         assert!(!is_collision("clone failed: disk I/O error"));
+        assert!(is_storage_busy(
+            "clone failed: can't lock file '/var/lock/pve-manager/pve-storage-local-lvm' - got timeout"
+        ));
+        assert!(!is_storage_busy(
+            "can't lock file '/var/lock/qemu-server/lock-9100.conf' - got timeout"
+        ));
         assert!(!is_collision("VM is locked (backup)"));
     }
 }
