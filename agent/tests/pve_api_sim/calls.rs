@@ -418,20 +418,7 @@ async fn stopping_a_running_task_interrupts_the_clone() {
         })
         .unwrap();
     let client = client(&cluster);
-    let newid = client.next_id(None).await.unwrap();
-    let upid = client
-        .clone_guest(
-            NODE,
-            GuestKind::Qemu,
-            TEMPLATE,
-            &CloneRequest {
-                newid,
-                full: Some(true),
-                ..CloneRequest::default()
-            },
-        )
-        .await
-        .unwrap();
+    let upid = full_clone_of_template(&client).await;
     assert!(client.task_status(NODE, &upid).await.unwrap().is_running());
     client.stop_task(NODE, &upid).await.unwrap();
     let TaskExit::Failed(message) = wait_task(&client, &upid).await else {

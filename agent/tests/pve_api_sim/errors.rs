@@ -22,20 +22,7 @@ async fn clone_failing_inside_its_task_reports_pves_error_text() {
         })
         .unwrap();
     let client = client(&cluster);
-    let newid = client.next_id(None).await.unwrap();
-    let upid = client
-        .clone_guest(
-            NODE,
-            GuestKind::Qemu,
-            TEMPLATE,
-            &CloneRequest {
-                newid,
-                full: Some(true),
-                ..CloneRequest::default()
-            },
-        )
-        .await
-        .unwrap();
+    let upid = full_clone_of_template(&client).await;
     let TaskExit::Failed(message) = wait_task(&client, &upid).await else {
         panic!("the clone should fail");
     };

@@ -8,7 +8,8 @@ mod errors;
 use std::time::{Duration, Instant};
 
 use pve_sim::SimCluster;
-use pvectl_agent::pve_api::{ApiToken, PveClient, TaskExit};
+use pvectl_agent::pmxcfs::GuestKind;
+use pvectl_agent::pve_api::{ApiToken, CloneRequest, PveClient, TaskExit};
 
 pub const NODE: &str = "pve1";
 /// pve1's first template (`ubuntu-24.04`), seeded by the simulator.
@@ -43,6 +44,24 @@ pub fn client(cluster: &SimCluster) -> PveClient {
 
 /// Waits for a task to stop by asking its status, as the agent's slow
 /// safety net does, and returns how it ended.
+/// Starts a full clone of [`TEMPLATE`] to the next free VMID; its UPID.
+pub async fn full_clone_of_template(client: &PveClient) -> String {
+    let newid = client.next_id(None).await.unwrap();
+    client
+        .clone_guest(
+            NODE,
+            GuestKind::Qemu,
+            TEMPLATE,
+            &CloneRequest {
+                newid,
+                full: Some(true),
+                ..CloneRequest::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
 pub async fn wait_task(client: &PveClient, upid: &str) -> TaskExit {
     let deadline = Instant::now() + TASK_DEADLINE;
     loop {
