@@ -1,24 +1,35 @@
-//! Creating a VM from a template, the headline flow (DESIGN "Create a VM
-//! from a template"): every create is an [`Operation`] that runs in its own
-//! task through the phases resolve → validate → allocate → queue → clone →
-//! wait → configure → start, streams its progress to any number of
-//! watchers, and journals its start, key steps and end.
+//! Every operation that makes a guest — a VM from a template (the headline
+//! flow, DESIGN "Create a VM from a template"), a VM or a container from
+//! scratch, a template promoted into a node's range — runs as an
+//! [`Operation`] in its own task: it streams its progress to any number of
+//! watchers, journals its start, key steps and end, and is taken over by a
+//! restarted agent. The machinery is shared: request records and journal
+//! marks (`record`), VMID allocation with reservations (`allocate`), the
+//! per-storage queue (`queue`), collision retries with fresh ids
+//! (`attempts`), the PVE clone and create tasks (`clone`, `create_task`),
+//! failure reports (`failure`), start and result (`finish`), and resuming
+//! (`resume`).
 
 pub mod allocate;
+mod attempts;
 mod clone;
+mod create_task;
 mod failure;
 mod finish;
+pub mod from_template;
 mod progress;
+pub mod promote;
 pub mod queue;
 pub mod record;
 pub mod request;
 pub mod resume;
+pub mod scratch;
 
-use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pvectl_proto::v1::{CreatePhase, CreateResult, CreateVmFromTemplateRequest, OperationKind};
+use pvectl_proto::v1::CreateResult;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -26,26 +37,31 @@ use crate::authz::Caller;
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::operations::{Operation, OperationInfo};
-use crate::templates::{self, TemplateInfo, refusal};
-use record::CreateProgress;
-use request::{CreateRecord, TemplateChoice};
+use record::{CreateProgress, Request};
 
-pub use clone::is_collision;
+pub use attempts::is_collision;
+pub use from_template::start;
 
-/// One running create: what was asked, what is done, and its deadline.
-pub struct CreateRun {
+/// One running operation: what was asked, what is done, and its deadline.
+pub struct Run<R> {
     pub ctx: Ctx,
     pub op: Arc<Operation>,
-    pub record: CreateRecord,
+    pub record: R,
     pub progress: CreateProgress,
     pub deadline: Instant,
     pub timeout: Duration,
 }
 
-impl CreateRun {
-    fn new(ctx: &Ctx, op: Arc<Operation>, record: CreateRecord, progress: CreateProgress) -> Self {
-        let timeout = record.timeout(ctx.config.timeouts.create);
-        CreateRun {
+/// A create from a template while it runs.
+pub type CreateRun = Run<request::CreateRecord>;
+
+impl<R: Request> Run<R> {
+    pub fn new(ctx: &Ctx, op: Arc<Operation>, record: R, progress: CreateProgress) -> Self {
+        let timeout = match record.timeout_seconds() {
+            0 => ctx.config.timeouts.create,
+            seconds => Duration::from_secs(u64::from(seconds)),
+        };
+        Run {
             ctx: ctx.clone(),
             op,
             record,
@@ -54,40 +70,41 @@ impl CreateRun {
             timeout,
         }
     }
+
+    /// Journals a progress mark holding everything done so far.
+    pub async fn mark(&self, step: &str) {
+        record::progress(&self.ctx, &self.op, step, &self.record, &self.progress).await;
+    }
 }
 
-/// Checks the request, routes it, registers the operation, journals its
-/// start and sets it running. Bad input (INVALID_ARGUMENT) and requests for
-/// another node (WRONG_NODE) fail here, before there is an operation; every
-/// later failure is the operation's final event.
-pub async fn start(
+/// How one kind of operation runs once started or taken over.
+pub trait Flow: Request {
+    /// Every remaining step, from wherever `run.progress` says it is.
+    fn execute(
+        run: &mut Run<Self>,
+    ) -> impl Future<Output = Result<CreateResult, AgentError>> + Send;
+
+    /// The final event's message ("VM 104 'web1' created on pve1").
+    fn done_message(result: &CreateResult) -> String;
+}
+
+/// Registers the operation for a checked `record`, journals its start and
+/// sets it running; the caller only watches.
+pub async fn launch<R: Flow>(
     ctx: &Ctx,
     caller: &Caller,
-    request: CreateVmFromTemplateRequest,
+    record: R,
 ) -> Result<Arc<Operation>, AgentError> {
-    let name = request.name.clone();
-    let record = match request::check(request) {
-        Ok(record) => record,
-        Err(err) => {
-            record::refused(ctx, &caller.cn, &name, &err).await;
-            return Err(err);
-        }
-    };
-    let view = ctx.cluster().await?;
-    templates::check_node(ctx, &view, &record.node)?;
-    if let TemplateChoice::Vmid(vmid) = record.template {
-        templates::check_template_vmid(ctx, &view, vmid)?;
-    }
     let op = ctx.operations.start(OperationInfo {
-        kind: OperationKind::CreateFromTemplate,
+        kind: R::KIND,
         actor: caller.cn.clone(),
-        name: record.name.clone(),
+        name: record.name().to_string(),
     });
     if let Err(err) = record::started(ctx, &op, &record).await {
         op.finish_err((*err.detail).clone());
         return Err(err);
     }
-    spawn(CreateRun::new(
+    spawn(Run::new(
         ctx,
         Arc::clone(&op),
         record,
@@ -96,151 +113,33 @@ pub async fn start(
     Ok(op)
 }
 
-/// Runs `run` to its end in its own task; the caller only watches.
-pub fn spawn(run: CreateRun) {
-    let span = tracing::info_span!("create", operation = run.op.id());
+/// Journals a request refused before it became an operation and hands the
+/// error back.
+pub async fn refuse<R: Request>(
+    ctx: &Ctx,
+    caller: &Caller,
+    name: &str,
+    err: AgentError,
+) -> AgentError {
+    record::refused::<R>(ctx, &caller.cn, name, &err).await;
+    err
+}
+
+/// Runs `run` to its end in its own task.
+pub fn spawn<R: Flow>(run: Run<R>) {
+    let span = tracing::info_span!("operation", id = run.op.id(), action = R::ACTION);
     tokio::spawn(run_to_end(run).instrument(span));
 }
 
-async fn run_to_end(mut run: CreateRun) {
-    let outcome = execute(&mut run).await.map_err(|err| *err.detail);
+async fn run_to_end<R: Flow>(mut run: Run<R>) {
+    let outcome = R::execute(&mut run).await.map_err(|err| *err.detail);
     let target = record::target(&run.record, &run.progress);
-    record::finished(&run.ctx, &run.op, target, &outcome).await;
+    record::finished(&run.ctx, &run.op, R::ACTION, target, &outcome).await;
     match outcome {
         Ok(result) => {
-            let started = if result.started { " and started" } else { "" };
-            let message = format!(
-                "VM {} '{}' created on {}{started}",
-                result.vmid, result.name, result.node
-            );
+            let message = R::done_message(&result);
             run.op.finish_ok(result, message);
         }
         Err(detail) => run.op.finish_err(detail),
     }
-}
-
-async fn execute(run: &mut CreateRun) -> Result<CreateResult, AgentError> {
-    // held until the end: the VMID stays this operation's while it works
-    let _reservation;
-    let vmid = match (&run.progress.upid, run.progress.vmid) {
-        (Some(upid), Some(vmid)) => {
-            let upid = upid.clone();
-            if run.progress.start_upid.is_none() {
-                let template = resumed_template(run).await?;
-                clone::resume(run, &template, vmid, &upid).await?;
-            }
-            vmid
-        }
-        _ => {
-            let reservation = prepare_and_clone(run).await?;
-            let vmid = reservation.vmid();
-            _reservation = reservation;
-            vmid
-        }
-    };
-    finish::configure(run, vmid).await?;
-    if run.record.start {
-        finish::start(run, vmid).await?;
-    }
-    finish::result(run, vmid).await
-}
-
-/// Steps 1–5 of a fresh create.
-async fn prepare_and_clone(run: &mut CreateRun) -> Result<allocate::Reservation, AgentError> {
-    let ctx = run.ctx.clone();
-    run.op.emit(
-        CreatePhase::Resolving,
-        None,
-        format!("resolving {} on {}", run.record.template, ctx.node),
-    );
-    let view = ctx.cluster().await?;
-    let template = templates::resolve(&ctx, &view, &run.record.template.to_proto()).await?;
-    run.progress.template = Some(template.vmid);
-
-    run.op.emit(
-        CreatePhase::Validating,
-        None,
-        format!(
-            "validating template {} ({})",
-            template.vmid,
-            template.name()
-        ),
-    );
-    let findings = templates::validate::check(
-        &ctx,
-        &template,
-        run.record.storage.as_deref(),
-        run.record.linked,
-    )
-    .await?;
-    if let Some(err) = refusal(&findings) {
-        return Err(err);
-    }
-    for warning in &findings {
-        run.op.emit(
-            CreatePhase::Validating,
-            None,
-            format!("warning: {}: {}", warning.cause, warning.fix),
-        );
-    }
-
-    // the clone slot first, the VMID after: an id is not held (and lost to
-    // other nodes' creates) while this create waits in the queue
-    let storages = target_storages(&template, &run.record);
-    let per_storage = ctx.clone_queue.per_storage();
-    let op = Arc::clone(&run.op);
-    let queued = ctx.clone_queue.acquire(&storages, |storage| {
-        op.emit(
-            CreatePhase::Queued,
-            None,
-            format!(
-                "waiting for a clone slot on storage '{storage}' ({per_storage} clones at once)"
-            ),
-        );
-    });
-    let _permits = tokio::time::timeout_at(run.deadline, queued)
-        .await
-        .map_err(|_| failure::step_timed_out(run.timeout, "waiting for a clone slot"))?;
-    run.op
-        .emit(CreatePhase::Allocating, None, "allocating a VMID");
-    let reservation = allocate::allocate(&ctx, run.record.vmid, &BTreeSet::new()).await?;
-    let vmid = reservation.vmid();
-    run.progress.vmid = Some(vmid);
-    run.op.set_vmid(vmid);
-    run.op.emit(
-        CreatePhase::Allocating,
-        None,
-        format!("allocated VMID {vmid}"),
-    );
-    record::progress(&ctx, &run.op, "vmid", &run.record, &run.progress).await;
-
-    clone::clone_with_retries(run, &template, reservation).await
-}
-
-/// The storages a clone writes to: the requested one, or each copied
-/// disk's own.
-fn target_storages(template: &TemplateInfo, record: &CreateRecord) -> BTreeSet<String> {
-    match &record.storage {
-        Some(storage) => [storage.clone()].into(),
-        None => templates::validate::copied_disks(template)
-            .iter()
-            .filter_map(|d| d.drive.storage_id().map(str::to_string))
-            .collect(),
-    }
-}
-
-/// The template of a create taken over after a restart.
-async fn resumed_template(run: &CreateRun) -> Result<TemplateInfo, AgentError> {
-    let named = match &run.record.template {
-        TemplateChoice::Vmid(vmid) => Some(*vmid),
-        TemplateChoice::Name(_) => None,
-    };
-    let vmid = run.progress.template.or(named).ok_or_else(|| {
-        AgentError::internal(format!(
-            "the journal does not say which VMID {} resolved to",
-            run.record.template
-        ))
-    })?;
-    let view = run.ctx.cluster().await?;
-    templates::resolve(&run.ctx, &view, &TemplateChoice::Vmid(vmid).to_proto()).await
 }

@@ -3,11 +3,11 @@
 use futures::StreamExt;
 use pvectl_proto::v1::agent_server::Agent;
 use pvectl_proto::v1::{
-    CreateEvent, CreateVmFromTemplateRequest, GetGuestConfigRequest, GetGuestRequest,
-    GetJournalHeadRequest, GetNodeInfoRequest, Guest, GuestConfig, JournalEntry, JournalHead,
-    ListOperationsRequest, ListOperationsResponse, ListTemplatesRequest, ListTemplatesResponse,
-    NodeInfo, NodeResources, ReadJournalRequest, ValidateTemplateRequest, ValidateTemplateResponse,
-    WatchOperationRequest,
+    CreateContainerRequest, CreateEvent, CreateVmFromTemplateRequest, CreateVmRequest,
+    GetGuestConfigRequest, GetGuestRequest, GetJournalHeadRequest, GetNodeInfoRequest, Guest,
+    GuestConfig, JournalEntry, JournalHead, ListOperationsRequest, ListOperationsResponse,
+    ListTemplatesRequest, ListTemplatesResponse, NodeInfo, NodeResources, PromoteTemplateRequest,
+    ReadJournalRequest, ValidateTemplateRequest, ValidateTemplateResponse, WatchOperationRequest,
 };
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
@@ -120,6 +120,33 @@ impl Agent for AgentService {
     ) -> Result<Response<BoxStream<CreateEvent>>, Status> {
         let caller = Caller::of(&request);
         let op = create::start(&self.ctx, &caller, request.into_inner()).await?;
+        Ok(Response::new(event_stream(&op, true)))
+    }
+
+    async fn create_vm(
+        &self,
+        request: Request<CreateVmRequest>,
+    ) -> Result<Response<BoxStream<CreateEvent>>, Status> {
+        let caller = Caller::of(&request);
+        let op = create::scratch::start_vm(&self.ctx, &caller, request.into_inner()).await?;
+        Ok(Response::new(event_stream(&op, true)))
+    }
+
+    async fn create_container(
+        &self,
+        request: Request<CreateContainerRequest>,
+    ) -> Result<Response<BoxStream<CreateEvent>>, Status> {
+        let caller = Caller::of(&request);
+        let op = create::scratch::start_container(&self.ctx, &caller, request.into_inner()).await?;
+        Ok(Response::new(event_stream(&op, true)))
+    }
+
+    async fn promote_template(
+        &self,
+        request: Request<PromoteTemplateRequest>,
+    ) -> Result<Response<BoxStream<CreateEvent>>, Status> {
+        let caller = Caller::of(&request);
+        let op = create::promote::start(&self.ctx, &caller, request.into_inner()).await?;
         Ok(Response::new(event_stream(&op, true)))
     }
 

@@ -3,11 +3,14 @@
 
 mod audit;
 mod config;
+mod ct;
 mod locate;
 mod node;
 mod operation;
 mod pki;
+mod placement;
 mod remote;
+mod submit;
 mod task;
 mod template;
 mod view;
@@ -48,6 +51,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<(), Error> {
         Command::Node(command) => node::run(command, &cli.global, io),
         Command::Template(command) => template::run(command, &cli.global, io),
         Command::Vm(command) => vm::run(command, &cli.global, io),
+        Command::Ct(command) => ct::run(command, &cli.global, io),
         Command::Task(command) => task::run(command, &cli.global, io),
         Command::Audit(command) => audit::run(command, &cli.global, io),
     }

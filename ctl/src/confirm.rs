@@ -1,13 +1,22 @@
-//! Asking before a destructive step: a question on a terminal, `--yes` to
-//! skip it, and a refusal when there is no terminal to ask on.
+//! Asking the person at the terminal: before a destructive step (a
+//! question, `--yes` to skip it, and a refusal when there is no terminal to
+//! ask on), and for a secret typed without echo.
 
 use std::io::{BufRead, IsTerminal, Write};
 
-/// Asks the person at the terminal a yes/no question.
+use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+
+/// Asks the person at the terminal.
 pub trait Prompt {
     /// `Some(answer)` when someone could be asked, `None` when no one can
     /// (no terminal).
     fn ask(&mut self, question: &str) -> std::io::Result<Option<bool>>;
+
+    /// A secret typed without echo; `None` when no one can be asked.
+    fn secret(&mut self, question: &str) -> std::io::Result<Option<String>> {
+        let _ = question;
+        Ok(None)
+    }
 }
 
 /// Asks on standard error and reads the answer from standard input, only when
@@ -30,6 +39,26 @@ impl Prompt for TerminalPrompt {
             answer.trim().to_ascii_lowercase().as_str(),
             "y" | "yes"
         )))
+    }
+
+    fn secret(&mut self, question: &str) -> std::io::Result<Option<String>> {
+        let stdin = std::io::stdin();
+        let mut stderr = std::io::stderr();
+        if !stdin.is_terminal() || !stderr.is_terminal() {
+            return Ok(None);
+        }
+        write!(stderr, "{question}: ")?;
+        stderr.flush()?;
+        let saved = tcgetattr(&stdin).map_err(std::io::Error::from)?;
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        quiet.local_flags.insert(LocalFlags::ECHONL);
+        tcsetattr(&stdin, SetArg::TCSANOW, &quiet).map_err(std::io::Error::from)?;
+        let mut answer = String::new();
+        let read = stdin.lock().read_line(&mut answer);
+        tcsetattr(&stdin, SetArg::TCSANOW, &saved).map_err(std::io::Error::from)?;
+        read?;
+        Ok(Some(answer.trim_end_matches(['\n', '\r']).to_owned()))
     }
 }
 

@@ -110,6 +110,9 @@ pub enum CommandError {
         operation_id: String,
         unreachable: Vec<String>,
     },
+    /// Input beside the arguments (a file, a prompt) that cannot be used.
+    #[error("{message}")]
+    Usage { message: String },
 }
 
 fn not_asked(nodes: &[String]) -> String {
@@ -132,6 +135,7 @@ impl CommandError {
                 }
             }
             CommandError::ValidationFailed { .. } => ExitStatus::Refused,
+            CommandError::Usage { .. } => ExitStatus::Usage,
             CommandError::Partial { .. } => ExitStatus::Partial,
             CommandError::JournalBroken { .. }
             | CommandError::StreamEnded { .. }

@@ -9,6 +9,7 @@ pub mod confirm;
 pub mod duration;
 pub mod files;
 pub mod guest_names;
+pub mod guest_specs;
 pub mod heads;
 pub mod output;
 pub mod pki;

@@ -1,6 +1,8 @@
 //! The pvectl gRPC contract and the rules shared by agent and client: routing
-//! (template ranges) and the journal's line format and hash chain.
+//! (template ranges), PVE's rules for guest values, and the journal's line
+//! format and hash chain.
 
+pub mod guest_values;
 pub mod journal;
 pub mod routing;
 mod status;

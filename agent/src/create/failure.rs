@@ -1,6 +1,6 @@
-//! What a create reports when its clone fails, hangs or ends wrong: PVE's
-//! own message, the task log's tail, the new guest's last config state, and
-//! whether PVE cleaned up after itself.
+//! What a create reports when its clone or create task fails, hangs or
+//! ends wrong: PVE's own message, the task log's tail, the new guest's last
+//! config state, and whether PVE cleaned up after itself.
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -11,6 +11,8 @@ use crate::error::AgentError;
 use crate::guests::read_config;
 use crate::pmxcfs::{DiskBus, GuestConfig, GuestKind};
 use crate::task_wait::TaskWaiter;
+use crate::templates::TemplateInfo;
+use crate::templates::validate::copied_disks;
 
 /// The task a failure concerns: its UPID and the log's last lines.
 pub struct TaskReport {
@@ -26,8 +28,6 @@ impl TaskReport {
         }
     }
 }
-use crate::templates::TemplateInfo;
-use crate::templates::validate::copied_disks;
 
 /// `lock clone, disks scsi0, ide2`.
 fn describe(config: &GuestConfig) -> String {
@@ -59,25 +59,36 @@ fn human(duration: Duration) -> String {
     }
 }
 
-/// The clone task ended with `TASK ERROR: message`.
+/// `VM`/`CT` and the PVE command of `kind` (`qm`, `pct`).
+pub fn words(kind: GuestKind) -> (&'static str, &'static str) {
+    match kind {
+        GuestKind::Qemu => ("VM", "qm"),
+        GuestKind::Lxc => ("CT", "pct"),
+    }
+}
+
+/// The task (`what`: "clone of template 9100 to 104") ended with
+/// `TASK ERROR: message`.
 pub async fn task_failed(
     ctx: &AgentCtx,
-    template: u32,
+    kind: GuestKind,
+    what: &str,
     vmid: u32,
     task: TaskReport,
     message: &str,
 ) -> AgentError {
-    let cleanup = match read_config(ctx, &ctx.node, GuestKind::Qemu, vmid).await {
-        Ok(None) => format!("PVE removed the partial VM {vmid}"),
+    let (word, tool) = words(kind);
+    let cleanup = match read_config(ctx, &ctx.node, kind, vmid).await {
+        Ok(None) => format!("PVE removed the partial {word} {vmid}"),
         Ok(Some(left)) => format!(
-            "VM {vmid}'s config was left behind ({}): remove it with `qm unlock {vmid}` and `qm destroy {vmid}`",
+            "{word} {vmid}'s config was left behind ({}): remove it with `{tool} unlock {vmid}` and `{tool} destroy {vmid}`",
             describe(&left.config)
         ),
-        Err(err) => format!("cannot check for a leftover config of VM {vmid}: {err}"),
+        Err(err) => format!("cannot check for a leftover config of {word} {vmid}: {err}"),
     };
     let mut err = AgentError::new(
         ErrorKind::PveApiError,
-        format!("clone of template {template} to {vmid} failed: {message}; {cleanup}"),
+        format!("{what} failed: {message}; {cleanup}"),
     );
     err.detail.pve_message = message.to_string();
     err.detail.task_log_tail = task.tail;
@@ -85,26 +96,28 @@ pub async fn task_failed(
     err
 }
 
-/// The deadline passed while the clone ran.
+/// The deadline passed while the task (`what`) ran.
 pub async fn timed_out(
     ctx: &AgentCtx,
+    kind: GuestKind,
     timeout: Duration,
-    template: u32,
+    what: &str,
     vmid: u32,
     task: TaskReport,
 ) -> AgentError {
-    let state = match read_config(ctx, &ctx.node, GuestKind::Qemu, vmid).await {
-        Ok(Some(config)) => format!("VM {vmid}'s config: {}", describe(&config.config)),
-        Ok(None) => format!("no config for VM {vmid} yet"),
-        Err(err) => format!("cannot read VM {vmid}'s config: {err}"),
+    let (word, tool) = words(kind);
+    let state = match read_config(ctx, &ctx.node, kind, vmid).await {
+        Ok(Some(config)) => format!("{word} {vmid}'s config: {}", describe(&config.config)),
+        Ok(None) => format!("no config for {word} {vmid} yet"),
+        Err(err) => format!("cannot read {word} {vmid}'s config: {err}"),
     };
     let upid = &task.upid;
     let mut err = AgentError::timeout(format!(
-        "clone of template {template} to {vmid} did not finish within {}; {state}; task {upid} has not ended",
+        "{what} did not finish within {}; {state}; task {upid} has not ended",
         human(timeout)
     ))
     .with_hint(format!(
-        "the task may still finish; stop it with `pvectl task stop {upid}`; a stale lock needs `qm unlock {vmid}`"
+        "the task may still finish; stop it with `pvectl task stop {upid}`; a stale lock needs `{tool} unlock {vmid}`"
     ));
     err.detail.upid = upid.clone();
     err.detail.task_log_tail = task.tail;
@@ -116,25 +129,31 @@ pub fn step_timed_out(timeout: Duration, what: &str) -> AgentError {
     AgentError::timeout(format!("{what} did not finish within {}", human(timeout)))
 }
 
-/// After `TASK OK`: the new config exists, is unlocked, and has the
-/// template's disks, each copied disk on a new volume.
+/// After `TASK OK`: the new config exists on `node`, is unlocked, and has
+/// the source's disks, each copied disk on a new volume.
 pub async fn verify_clone(
     ctx: &AgentCtx,
     template: &TemplateInfo,
+    node: &str,
     vmid: u32,
 ) -> Result<(), AgentError> {
+    let source = if template.is_template() {
+        "template"
+    } else {
+        "VM"
+    };
     let wrong = |problem: String| {
         AgentError::new(
             ErrorKind::PveApiError,
             format!(
-                "the clone of template {} ended OK but {problem}",
+                "the clone of {source} {} ended OK but {problem}",
                 template.vmid
             ),
         )
     };
-    let parsed = read_config(ctx, &ctx.node, GuestKind::Qemu, vmid)
+    let parsed = read_config(ctx, node, GuestKind::Qemu, vmid)
         .await?
-        .ok_or_else(|| wrong(format!("VM {vmid} has no config")))?;
+        .ok_or_else(|| wrong(format!("VM {vmid} has no config on {node}")))?;
     if let Some(lock) = parsed.config.lock() {
         return Err(wrong(format!("VM {vmid} is still locked ({lock})")));
     }

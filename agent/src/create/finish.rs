@@ -1,10 +1,11 @@
-//! After the clone (DESIGN, create step 6): apply cores, memory and tags
-//! with a synchronous config PUT, start the VM when asked and wait for that
-//! task, and describe the result.
+//! After the guest exists (DESIGN, create step 6): apply a template
+//! clone's cores, memory and tags with a synchronous config PUT, start the
+//! guest when asked and wait for that task, and describe the result.
 use pvectl_proto::v1::{self, CreatePhase, ErrorKind};
 
-use super::failure::step_timed_out;
-use super::{CreateRun, record};
+use super::failure::{step_timed_out, words};
+use super::record::Request;
+use super::{CreateRun, Run};
 use crate::error::AgentError;
 use crate::guests::read_config;
 use crate::pmxcfs::GuestKind;
@@ -32,29 +33,32 @@ pub async fn configure(run: &mut CreateRun, vmid: u32) -> Result<(), AgentError>
         })
 }
 
-/// Starts the VM (or, resumed, waits for the start task already running).
-pub async fn start(run: &mut CreateRun, vmid: u32) -> Result<(), AgentError> {
+/// Starts the guest (or, resumed, waits for the start task already
+/// running).
+pub async fn start<R: Request>(
+    run: &mut Run<R>,
+    kind: GuestKind,
+    vmid: u32,
+) -> Result<(), AgentError> {
     let ctx = run.ctx.clone();
+    let (word, _) = words(kind);
     let upid = match run.progress.start_upid.clone() {
         Some(upid) => upid,
         None => {
-            run.op
-                .emit(CreatePhase::Starting, None, format!("starting VM {vmid}"));
+            run.op.emit(
+                CreatePhase::Starting,
+                None,
+                format!("starting {word} {vmid}"),
+            );
             let upid = ctx
                 .pve
-                .status_action(
-                    &ctx.node,
-                    GuestKind::Qemu,
-                    vmid,
-                    GuestAction::Start,
-                    &Params::new(),
-                )
+                .status_action(&ctx.node, kind, vmid, GuestAction::Start, &Params::new())
                 .await
                 .map_err(|e| {
-                    AgentError::pve(&format!("VM {vmid} was created but starting it"), &e)
+                    AgentError::pve(&format!("{word} {vmid} was created but starting it"), &e)
                 })?;
             run.progress.start_upid = Some(upid.clone());
-            record::progress(&ctx, &run.op, "start", &run.record, &run.progress).await;
+            run.mark("start").await;
             upid
         }
     };
@@ -66,7 +70,7 @@ pub async fn start(run: &mut CreateRun, vmid: u32) -> Result<(), AgentError> {
             WaitEvent::Ended(TaskExit::Failed(message)) => {
                 let mut err = AgentError::new(
                     ErrorKind::PveApiError,
-                    format!("VM {vmid} was created but did not start: {message}"),
+                    format!("{word} {vmid} was created but did not start: {message}"),
                 );
                 err.detail.pve_message = message;
                 err.detail.task_log_tail = waiter.tail();
@@ -75,7 +79,7 @@ pub async fn start(run: &mut CreateRun, vmid: u32) -> Result<(), AgentError> {
             }
             WaitEvent::Ended(_) => return Ok(()),
             WaitEvent::TimedOut => {
-                let mut err = step_timed_out(run.timeout, &format!("starting VM {vmid}"));
+                let mut err = step_timed_out(run.timeout, &format!("starting {word} {vmid}"));
                 err.detail.task_log_tail = waiter.tail();
                 err.detail.upid = upid;
                 return Err(err);
@@ -84,20 +88,23 @@ pub async fn start(run: &mut CreateRun, vmid: u32) -> Result<(), AgentError> {
     }
 }
 
-/// The finished VM as the final event reports it.
-pub async fn result(run: &CreateRun, vmid: u32) -> Result<v1::CreateResult, AgentError> {
-    let ctx = &run.ctx;
-    let digest = read_config(ctx, &ctx.node, GuestKind::Qemu, vmid)
+/// The finished guest on `node` as the final event reports it.
+pub async fn result<R: Request>(
+    run: &Run<R>,
+    node: &str,
+    vmid: u32,
+) -> Result<v1::CreateResult, AgentError> {
+    let digest = read_config(&run.ctx, node, R::GUEST, vmid)
         .await?
         .map(|parsed| parsed.digest)
         .unwrap_or_default();
     Ok(v1::CreateResult {
         vmid,
-        kind: v1::GuestKind::Qemu as i32,
-        node: ctx.node.clone(),
-        name: run.record.name.clone(),
+        kind: crate::guests::proto_kind(R::GUEST) as i32,
+        node: node.to_string(),
+        name: run.record.name().to_string(),
         upid: run.progress.upid.clone().unwrap_or_default(),
         config_digest: digest,
-        started: run.record.start,
+        started: run.progress.start_upid.is_some(),
     })
 }

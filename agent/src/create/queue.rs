@@ -1,13 +1,20 @@
 //! The per-storage clone queue (DESIGN, create step 4): at most
-//! `clones_per_storage` clones run against one target storage at once, since
-//! PVE's storage lock times out after 10 s and more parallel clones fail
-//! rather than go faster. Permits are taken in storage order, so creates
-//! that need several storages cannot deadlock.
+//! `clones_per_storage` clones (or disk allocations of creates from
+//! scratch) run against one target storage at once, since PVE's storage
+//! lock times out after 10 s and more parallel allocations fail rather than
+//! go faster. Permits are taken in storage order, so creates that need
+//! several storages cannot deadlock.
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use pvectl_proto::v1::CreatePhase;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::Run;
+use super::failure::step_timed_out;
+use super::record::Request;
+use crate::error::AgentError;
 
 /// One semaphore per storage id, made on first use.
 pub struct CloneQueue {
@@ -74,6 +81,30 @@ impl CloneQueue {
         }
         ClonePermits { _permits: permits }
     }
+}
+
+/// Waits (until the operation's deadline) for a slot on each storage the
+/// operation allocates on, saying so while it waits; `what` is the kind of
+/// work (`clone`, `disk allocation`).
+pub async fn wait_for_slots<R: Request>(
+    run: &Run<R>,
+    storages: &BTreeSet<String>,
+    what: &str,
+) -> Result<ClonePermits, AgentError> {
+    let queue = &run.ctx.clone_queue;
+    let per_storage = queue.per_storage();
+    let queued = queue.acquire(storages, |storage| {
+        run.op.emit(
+            CreatePhase::Queued,
+            None,
+            format!(
+                "waiting for a {what} slot on storage '{storage}' ({per_storage} {what}s at once)"
+            ),
+        );
+    });
+    tokio::time::timeout_at(run.deadline, queued)
+        .await
+        .map_err(|_| step_timed_out(run.timeout, &format!("waiting for a {what} slot")))
 }
 
 #[cfg(test)]

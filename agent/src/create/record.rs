@@ -1,40 +1,67 @@
-//! The create's journal records: a `vm.create` start with the caller and
-//! the checked request, cumulative progress marks (VMID allocated, clone
-//! and start tasks with their UPIDs), and a finish with the outcome. A
-//! restarted agent reads the last mark to resume or fail the operation.
+//! The journal records of every create-type operation: a start mark with
+//! the caller and the checked request, cumulative progress marks (VMID
+//! allocated, the PVE tasks with their UPIDs), and a finish with the
+//! outcome. A restarted agent reads the last mark to resume or fail the
+//! operation. Each kind of request says how it is journaled through
+//! [`Request`].
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use pvectl_proto::v1::{CreateResult, ErrorDetail, ErrorKind};
+use pvectl_proto::v1::{CreateResult, ErrorDetail, ErrorKind, OperationKind};
 
-use super::request::CreateRecord;
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::journal::{NewEntry, OperationMark, OperationPhase, Outcome};
 use crate::operations::Operation;
+use crate::pmxcfs::GuestKind;
 
-/// The journal action of a create from a template.
-pub const ACTION: &str = "vm.create";
+/// A checked create-type request in the form the journal keeps (and a
+/// restarted agent reads back).
+pub trait Request: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The journal action of the whole operation (`vm.create`); progress
+    /// marks are `<ACTION>.<step>`.
+    const ACTION: &'static str;
+    /// What `ListOperations` calls it.
+    const KIND: OperationKind;
+    /// The journal target's prefix (`vm` in `vm/104`).
+    const TARGET: &'static str;
+    /// The kind of guest the operation makes.
+    const GUEST: GuestKind;
+    /// The PVE task that makes the guest, in messages (`clone`, `create`).
+    const MAIN_TASK: &'static str;
+
+    /// The new guest's name.
+    fn name(&self) -> &str;
+    /// The VMID the caller asked for.
+    fn vmid(&self) -> Option<u32>;
+    /// The operation's time limit in seconds; 0: the agent's default.
+    fn timeout_seconds(&self) -> u32;
+}
 
 /// What the operation has done so far; every progress mark holds all of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateProgress {
+    /// The template a name resolved to (create from a template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmid: Option<u32>,
-    /// The clone task.
+    /// The clone or create task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upid: Option<String>,
     /// The start task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_upid: Option<String>,
+    /// The conversion to a template (promote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_upid: Option<String>,
 }
 
 /// `vm/<vmid>` once known, `vm/<name>` before.
-pub fn target(record: &CreateRecord, progress: &CreateProgress) -> String {
-    match progress.vmid.or(record.vmid) {
-        Some(vmid) => format!("vm/{vmid}"),
-        None => format!("vm/{}", record.name),
+pub fn target<R: Request>(record: &R, progress: &CreateProgress) -> String {
+    match progress.vmid.or(record.vmid()) {
+        Some(vmid) => format!("{}/{vmid}", R::TARGET),
+        None => format!("{}/{}", R::TARGET, record.name()),
     }
 }
 
@@ -49,14 +76,14 @@ async fn append(ctx: &Ctx, entry: NewEntry) -> Result<(), AgentError> {
 }
 
 /// The start mark; the operation does not run without it.
-pub async fn started(ctx: &Ctx, op: &Operation, record: &CreateRecord) -> Result<(), AgentError> {
+pub async fn started<R: Request>(ctx: &Ctx, op: &Operation, record: &R) -> Result<(), AgentError> {
     let detail = serde_json::to_string(record)
         .map_err(|e| AgentError::internal(format!("encoding the request: {e}")))?;
     append(
         ctx,
         NewEntry {
             actor: op.info().actor.clone(),
-            action: ACTION.into(),
+            action: R::ACTION.into(),
             target: target(record, &CreateProgress::default()),
             outcome: Outcome::Started,
             detail,
@@ -69,19 +96,19 @@ pub async fn started(ctx: &Ctx, op: &Operation, record: &CreateRecord) -> Result
     .await
 }
 
-/// A progress mark (`vm.create.<step>`); a failure to write it is logged,
+/// A progress mark (`<action>.<step>`); a failure to write it is logged,
 /// not fatal: the finish mark still closes the operation.
-pub async fn progress(
+pub async fn progress<R: Request>(
     ctx: &Ctx,
     op: &Operation,
     step: &str,
-    record: &CreateRecord,
+    record: &R,
     progress: &CreateProgress,
 ) {
     let detail = serde_json::to_string(progress).unwrap_or_default();
     let entry = NewEntry {
         actor: op.info().actor.clone(),
-        action: format!("{ACTION}.{step}"),
+        action: format!("{}.{step}", R::ACTION),
         target: target(record, progress),
         outcome: Outcome::Started,
         detail,
@@ -91,16 +118,17 @@ pub async fn progress(
         }),
     };
     if let Err(err) = append(ctx, entry).await {
-        tracing::error!(operation = op.id(), %err, "cannot journal a create's progress");
+        tracing::error!(operation = op.id(), %err, "cannot journal an operation's progress");
     }
 }
 
-/// The finish mark: `ok` with the result, `refused` when nothing was
-/// changed (not found, bad input, safety check, VMID taken), `failed`
-/// otherwise.
+/// The finish mark of an `action` operation: `ok` with the result,
+/// `refused` when nothing was changed (not found, bad input, safety check,
+/// VMID taken), `failed` otherwise.
 pub async fn finished(
     ctx: &Ctx,
     op: &Operation,
+    action: &str,
     target: String,
     outcome: &Result<CreateResult, ErrorDetail>,
 ) {
@@ -138,7 +166,7 @@ pub async fn finished(
     };
     let entry = NewEntry {
         actor: op.info().actor.clone(),
-        action: ACTION.into(),
+        action: action.into(),
         target,
         outcome: result,
         detail: detail.to_string(),
@@ -148,21 +176,21 @@ pub async fn finished(
         }),
     };
     if let Err(err) = append(ctx, entry).await {
-        tracing::error!(operation = op.id(), %err, "cannot journal a create's end");
+        tracing::error!(operation = op.id(), %err, "cannot journal an operation's end");
     }
 }
 
 /// A request refused before it became an operation (bad input).
-pub async fn refused(ctx: &Ctx, actor: &str, name: &str, error: &AgentError) {
+pub async fn refused<R: Request>(ctx: &Ctx, actor: &str, name: &str, error: &AgentError) {
     let entry = NewEntry {
         actor: actor.to_string(),
-        action: ACTION.into(),
-        target: format!("vm/{name}"),
+        action: R::ACTION.into(),
+        target: format!("{}/{name}", R::TARGET),
         outcome: Outcome::Refused,
         detail: serde_json::json!({"message": error.message}).to_string(),
         operation: None,
     };
     if let Err(err) = append(ctx, entry).await {
-        tracing::error!(%err, "cannot journal a refused create");
+        tracing::error!(%err, "cannot journal a refused request");
     }
 }

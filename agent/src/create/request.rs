@@ -2,13 +2,15 @@
 //! precise error and changes nothing), in the form the journal keeps and a
 //! restarted agent reads back.
 use std::collections::BTreeSet;
-use std::time::Duration;
 
+use pvectl_proto::guest_values;
 use pvectl_proto::routing::Vmid;
-use pvectl_proto::v1::{self, template_ref::By};
+use pvectl_proto::v1::{self, OperationKind, template_ref::By};
 use serde::{Deserialize, Serialize};
 
+use super::record::Request;
 use crate::error::AgentError;
+use crate::pmxcfs::GuestKind;
 use crate::pve_api::Params;
 
 /// Which template, as the caller named it.
@@ -67,15 +69,27 @@ pub struct CreateRecord {
     pub timeout_seconds: u32,
 }
 
-impl CreateRecord {
-    /// The whole operation's time limit.
-    pub fn timeout(&self, default: Duration) -> Duration {
-        match self.timeout_seconds {
-            0 => default,
-            seconds => Duration::from_secs(u64::from(seconds)),
-        }
+impl Request for CreateRecord {
+    const ACTION: &'static str = "vm.create";
+    const KIND: OperationKind = OperationKind::CreateFromTemplate;
+    const TARGET: &'static str = "vm";
+    const GUEST: GuestKind = GuestKind::Qemu;
+    const MAIN_TASK: &'static str = "clone";
+
+    fn name(&self) -> &str {
+        &self.name
     }
 
+    fn vmid(&self) -> Option<u32> {
+        self.vmid
+    }
+
+    fn timeout_seconds(&self) -> u32 {
+        self.timeout_seconds
+    }
+}
+
+impl CreateRecord {
     /// The `PUT .../config` parameters applying cores, memory and tags;
     /// `None` when the request changes none of them.
     pub fn config_params(&self) -> Option<Params> {
@@ -107,7 +121,7 @@ impl CreateRecord {
 
 /// Checks a request.
 pub fn check(request: v1::CreateVmFromTemplateRequest) -> Result<CreateRecord, AgentError> {
-    check_dns_name(&request.name)?;
+    check_dns_name(&request.name, "VM name")?;
     let template = match request.template.and_then(|t| t.by) {
         Some(By::Vmid(vmid)) => {
             Vmid::new(vmid).map_err(|e| AgentError::invalid(format!("template {e}")))?;
@@ -154,8 +168,8 @@ pub fn check(request: v1::CreateVmFromTemplateRequest) -> Result<CreateRecord, A
 }
 
 /// PVE's `dns-name`: dot-separated labels of letters, digits and inner
-/// dashes (so no `_`).
-pub fn check_dns_name(name: &str) -> Result<(), AgentError> {
+/// dashes (so no `_`); `what` names the value (`VM name`, `hostname`).
+pub fn check_dns_name(name: &str, what: &str) -> Result<(), AgentError> {
     let label_ok = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
@@ -166,22 +180,19 @@ pub fn check_dns_name(name: &str) -> Result<(), AgentError> {
             && !label.ends_with('-')
     };
     if name.is_empty() {
-        return Err(AgentError::invalid("the VM needs a name"));
+        return Err(AgentError::invalid(format!("the {what} is empty")));
     }
     if name.len() > 255 || !name.split('.').all(label_ok) {
         return Err(AgentError::invalid(format!(
-            "invalid VM name '{name}': use letters, digits and inner dashes, labels separated by dots"
+            "invalid {what} '{name}': use letters, digits and inner dashes, labels separated by dots"
         )));
     }
     Ok(())
 }
 
 /// PVE's storage ids: a letter, then letters, digits, `-`, `_`, `.`.
-fn check_storage_id(storage: &str) -> Result<(), AgentError> {
-    let mut chars = storage.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok {
+pub fn check_storage_id(storage: &str) -> Result<(), AgentError> {
+    if guest_values::is_storage_id(storage) {
         Ok(())
     } else {
         Err(AgentError::invalid(format!(

@@ -1,22 +1,24 @@
-//! After a restart: every create the journal shows in flight is taken over.
-//! If its task (the start task, else the clone task) still runs or ended
-//! OK, the operation resumes and completes its remaining steps; otherwise
-//! it is marked failed with what happened. Either way it is registered
-//! under its old id, so `WatchOperation` finds it.
+//! After a restart: every operation the journal shows in flight is taken
+//! over. If its deciding task (the start task, else a promote's
+//! conversion, else the clone or create task) still runs or ended OK, the
+//! operation resumes and completes its remaining steps; otherwise it is
+//! marked failed with what happened. Either way it is registered under its
+//! old id, so `WatchOperation` finds it.
 use std::sync::Arc;
 
-use pvectl_proto::v1::{ErrorKind, OperationKind};
+use pvectl_proto::v1::ErrorKind;
 use time::OffsetDateTime;
 
-use super::record::{self, CreateProgress};
+use super::promote::PromoteRecord;
+use super::record::{self, CreateProgress, Request};
 use super::request::CreateRecord;
-use super::{CreateRun, spawn};
+use super::scratch::{ContainerRecord, VmRecord};
+use super::{Flow, Run, spawn};
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::guests::read_config;
 use crate::journal::InFlightOperation;
 use crate::operations::{Operation, OperationInfo};
-use crate::pmxcfs::GuestKind;
 use crate::pve_api::TaskExit;
 
 /// What became of one operation found in flight.
@@ -37,12 +39,21 @@ pub enum Decision {
 }
 
 /// The task that decides, as (UPID, what it is): the start task once
-/// submitted, else the clone task; `None` before the clone was submitted.
-pub fn deciding_task(progress: &CreateProgress) -> Option<(&str, &'static str)> {
-    match (&progress.start_upid, &progress.upid) {
-        (Some(upid), _) => Some((upid, "start")),
-        (None, Some(upid)) => Some((upid, "clone")),
-        (None, None) => None,
+/// submitted, else the conversion to a template, else the `main` task
+/// (`clone`, `create`); `None` before that was submitted.
+pub fn deciding_task<'a>(
+    progress: &'a CreateProgress,
+    main: &'static str,
+) -> Option<(&'a str, &'static str)> {
+    match (
+        &progress.start_upid,
+        &progress.template_upid,
+        &progress.upid,
+    ) {
+        (Some(upid), _, _) => Some((upid, "start")),
+        (None, Some(upid), _) => Some((upid, "conversion")),
+        (None, None, Some(upid)) => Some((upid, main)),
+        (None, None, None) => None,
     }
 }
 
@@ -63,30 +74,37 @@ pub fn judge(what: &str, upid: &str, exit: Option<TaskExit>) -> Decision {
     }
 }
 
-/// Takes over every create in flight; call before serving.
+/// Takes over every operation in flight; call before serving.
 pub async fn resume_in_flight(ctx: &Ctx) -> Vec<Resumed> {
     let mut reports = Vec::new();
     for in_flight in ctx.journal.in_flight() {
-        if in_flight.start.action != record::ACTION {
-            continue;
-        }
-        reports.push(take_over(ctx, &in_flight).await);
+        let report = match in_flight.start.action.as_str() {
+            CreateRecord::ACTION => take_over::<CreateRecord>(ctx, &in_flight).await,
+            VmRecord::ACTION => take_over::<VmRecord>(ctx, &in_flight).await,
+            ContainerRecord::ACTION => take_over::<ContainerRecord>(ctx, &in_flight).await,
+            PromoteRecord::ACTION => take_over::<PromoteRecord>(ctx, &in_flight).await,
+            _ => continue,
+        };
+        reports.push(report);
     }
     reports
 }
 
-async fn take_over(ctx: &Ctx, in_flight: &InFlightOperation) -> Resumed {
-    let request: Result<CreateRecord, _> = serde_json::from_str(&in_flight.start.detail);
+async fn take_over<R: Flow>(ctx: &Ctx, in_flight: &InFlightOperation) -> Resumed {
+    let request: Result<R, _> = serde_json::from_str(&in_flight.start.detail);
     let progress: CreateProgress = if in_flight.last.seq == in_flight.start.seq {
         CreateProgress::default()
     } else {
         serde_json::from_str(&in_flight.last.detail).unwrap_or_default()
     };
-    let name = request.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+    let name = request
+        .as_ref()
+        .map(|r| r.name().to_string())
+        .unwrap_or_default();
     let op = ctx.operations.adopt(
         &in_flight.id,
         OperationInfo {
-            kind: OperationKind::CreateFromTemplate,
+            kind: R::KIND,
             actor: in_flight.start.actor.clone(),
             name,
         },
@@ -96,12 +114,12 @@ async fn take_over(ctx: &Ctx, in_flight: &InFlightOperation) -> Resumed {
         Ok(request) => request,
         Err(e) => {
             let err = AgentError::internal(format!("cannot read the journaled request: {e}"));
-            return fail(ctx, &op, in_flight.start.target.clone(), err).await;
+            return fail::<R>(ctx, &op, in_flight.start.target.clone(), err).await;
         }
     };
     let target = record::target(&request, &progress);
-    let decision = match deciding_task(&progress) {
-        None => Decision::Fail(not_submitted(ctx, &progress).await),
+    let decision = match deciding_task(&progress, R::MAIN_TASK) {
+        None => Decision::Fail(not_submitted::<R>(ctx, &progress).await),
         Some((upid, what)) => match ctx.pve.task_status(&ctx.node, upid).await {
             Ok(status) => judge(what, upid, status.exit()),
             Err(e) => Decision::Fail(AgentError::pve(
@@ -111,9 +129,9 @@ async fn take_over(ctx: &Ctx, in_flight: &InFlightOperation) -> Resumed {
         },
     };
     match decision {
-        Decision::Fail(err) => fail(ctx, &op, target, err).await,
+        Decision::Fail(err) => fail::<R>(ctx, &op, target, err).await,
         Decision::Resume => {
-            let reason = match deciding_task(&progress) {
+            let reason = match deciding_task(&progress, R::MAIN_TASK) {
                 Some((upid, what)) => format!("resumed: the {what} task {upid} runs or ended OK"),
                 None => "resumed".to_string(),
             };
@@ -123,8 +141,9 @@ async fn take_over(ctx: &Ctx, in_flight: &InFlightOperation) -> Resumed {
                 None,
                 format!("{reason} (the agent restarted)"),
             );
-            record::progress(ctx, &op, "resume", &request, &progress).await;
-            spawn(CreateRun::new(ctx, Arc::clone(&op), request, progress));
+            let run = Run::new(ctx, Arc::clone(&op), request, progress);
+            run.mark("resume").await;
+            spawn(run);
             Resumed {
                 id: in_flight.id.clone(),
                 resumed: true,
@@ -134,25 +153,33 @@ async fn take_over(ctx: &Ctx, in_flight: &InFlightOperation) -> Resumed {
     }
 }
 
-/// The operation stopped before its clone was submitted (or before the
-/// UPID was journaled): say whether its VMID exists now.
-async fn not_submitted(ctx: &Ctx, progress: &CreateProgress) -> AgentError {
-    let mut message =
-        "the agent stopped before the clone was submitted; nothing was resumed".to_string();
+/// The operation stopped before its clone or create was submitted (or
+/// before the UPID was journaled): say whether its VMID exists now.
+async fn not_submitted<R: Request>(ctx: &Ctx, progress: &CreateProgress) -> AgentError {
+    let mut message = format!(
+        "the agent stopped before the {} was submitted; nothing was resumed",
+        R::MAIN_TASK
+    );
+    let (word, tool) = super::failure::words(R::GUEST);
     if let Some(vmid) = progress.vmid
-        && let Ok(Some(_)) = read_config(ctx, &ctx.node, GuestKind::Qemu, vmid).await
+        && let Ok(Some(_)) = read_config(ctx, &ctx.node, R::GUEST, vmid).await
     {
         message.push_str(&format!(
-            "; VM {vmid} exists now: check whether this create made it (`qm config {vmid}`)"
+            "; {word} {vmid} exists now: check whether this operation made it (`{tool} config {vmid}`)"
         ));
     }
     AgentError::unavailable(message)
 }
 
-async fn fail(ctx: &Ctx, op: &Arc<Operation>, target: String, err: AgentError) -> Resumed {
+async fn fail<R: Request>(
+    ctx: &Ctx,
+    op: &Arc<Operation>,
+    target: String,
+    err: AgentError,
+) -> Resumed {
     let reason = err.message.clone();
     let outcome = Err(*err.detail);
-    record::finished(ctx, op, target, &outcome).await;
+    record::finished(ctx, op, R::ACTION, target, &outcome).await;
     if let Err(detail) = outcome {
         op.finish_err(detail);
     }
@@ -172,13 +199,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_start_task_decides_once_submitted_else_the_clone_task() {
+    fn the_start_task_decides_once_submitted_else_the_conversion_else_the_main_task() {
         let mut progress = CreateProgress::default();
-        assert_eq!(deciding_task(&progress), None);
+        assert_eq!(deciding_task(&progress, "clone"), None);
         progress.upid = Some("UPID:clone".into());
-        assert_eq!(deciding_task(&progress), Some(("UPID:clone", "clone")));
+        assert_eq!(
+            deciding_task(&progress, "clone"),
+            Some(("UPID:clone", "clone"))
+        );
+        progress.template_upid = Some("UPID:template".into());
+        assert_eq!(
+            deciding_task(&progress, "clone"),
+            Some(("UPID:template", "conversion"))
+        );
         progress.start_upid = Some("UPID:start".into());
-        assert_eq!(deciding_task(&progress), Some(("UPID:start", "start")));
+        assert_eq!(
+            deciding_task(&progress, "create"),
+            Some(("UPID:start", "start"))
+        );
     }
 
     #[test]

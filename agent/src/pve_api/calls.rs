@@ -7,9 +7,9 @@ use reqwest::Method;
 
 use super::lenient::Loose;
 use super::types::{
-    ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, NodeStatus, NodeVm,
-    PendingEntry, StorageContent, StorageStatus, TaskListEntry, TaskLog, TaskLogLine, TaskStatus,
-    Version,
+    ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, NetworkInterface,
+    NodeStatus, NodeVm, PendingEntry, StorageContent, StorageStatus, TaskListEntry, TaskLog,
+    TaskLogLine, TaskStatus, Version,
 };
 use super::{Params, PveClient, PveError, RequestName};
 
@@ -194,6 +194,13 @@ impl PveClient {
     ) -> Result<Vec<StorageStatus>, PveError> {
         let params = Params::new().opt_text("content", content);
         Ok(self.get(&["nodes", node, "storage"], &params).await?.data)
+    }
+
+    /// `GET /nodes/{node}/network?type=any_bridge`: the node's bridges,
+    /// Linux and OVS ones and SDN vnets alike.
+    pub async fn network_bridges(&self, node: &str) -> Result<Vec<NetworkInterface>, PveError> {
+        let params = Params::new().text("type", "any_bridge");
+        Ok(self.get(&["nodes", node, "network"], &params).await?.data)
     }
 
     /// `GET /nodes/{node}/storage/{storage}/status`.

@@ -214,6 +214,19 @@ impl StorageStatus {
     }
 }
 
+/// One interface of `GET /nodes/{node}/network`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct NetworkInterface {
+    /// `vmbr0`.
+    pub iface: String,
+    /// `bridge`, `OVSBridge`, `vnet`, `eth`…
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Up now.
+    #[serde(default, deserialize_with = "flag")]
+    pub active: bool,
+}
+
 /// One volume of `GET /nodes/{node}/storage/{storage}/content`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StorageContent {

@@ -158,6 +158,12 @@ pub fn findings(
 ) -> Vec<Finding> {
     let vmid = template.vmid;
     let config = &template.config;
+    // a guest named as a template, or the source of a promote
+    let what = if template.is_template() {
+        "template"
+    } else {
+        "VM"
+    };
     let mut out = Vec::new();
     if !template.is_template() {
         out.push(Finding::error(
@@ -171,7 +177,7 @@ pub fn findings(
         out.push(Finding::error(
             FindingCode::Locked,
             "lock",
-            format!("template {vmid} is locked ({lock})"),
+            format!("{what} {vmid} is locked ({lock})"),
             format!("wait for the {lock} to finish; if the lock is stale, run `qm unlock {vmid}`"),
         ));
     }
@@ -180,13 +186,13 @@ pub fn findings(
         Ok(None) => out.push(Finding::error(
             FindingCode::NoBootDisk,
             "",
-            format!("template {vmid} has no boot disk"),
+            format!("{what} {vmid} has no boot disk"),
             "recreate it",
         )),
         Err(e) => out.push(Finding::error(
             FindingCode::NoBootDisk,
             "boot",
-            format!("template {vmid} has no usable boot disk: {e}"),
+            format!("{what} {vmid} has no usable boot disk: {e}"),
             "fix its boot order or recreate it",
         )),
     }
@@ -194,7 +200,7 @@ pub fn findings(
         out.push(Finding::error(
             FindingCode::VolumeMissing,
             &e.key,
-            format!("template {vmid}: {e}"),
+            format!("{what} {vmid}: {e}"),
             "fix the disk line or recreate the template",
         ));
     }
@@ -203,7 +209,14 @@ pub fn findings(
     if linked {
         linked_findings(template, &disks, facts, &mut out);
     } else {
-        room_findings(vmid, &disks, facts, target, node, &mut out);
+        room_findings(
+            &format!("{what} {vmid}"),
+            &disks,
+            facts,
+            target,
+            node,
+            &mut out,
+        );
     }
     if !template.in_node_range {
         out.push(Finding {
@@ -257,7 +270,7 @@ fn volume_findings(disks: &[GuestDisk], facts: &StorageFacts, node: &str, out: &
 }
 
 fn room_findings(
-    vmid: u32,
+    source: &str,
     disks: &[GuestDisk],
     facts: &StorageFacts,
     target: Option<&str>,
@@ -305,7 +318,7 @@ fn room_findings(
                 FindingCode::StorageFull,
                 "",
                 format!(
-                    "storage '{storage}' has {} free; a full clone of template {vmid} needs {}",
+                    "storage '{storage}' has {} free; a full clone of {source} needs {}",
                     human_size(avail),
                     human_size(bytes)
                 ),

@@ -95,7 +95,7 @@ async fn submit_clone(h: &Harness, vmid: u32) -> CreateProgress {
         template: Some(UBUNTU),
         vmid: Some(vmid),
         upid: Some(upid),
-        start_upid: None,
+        ..CreateProgress::default()
     }
 }
 

@@ -1,15 +1,19 @@
-//! The commands that talk to agents: `node`, `template`, `vm`, `task` and
-//! `audit`. Values are checked here, so a bad name or VMID is a usage error
-//! before anything is sent.
+//! The commands that talk to agents: `node`, `template`, `vm`, `ct`, `task`
+//! and `audit`. Values are checked here, so a bad name or VMID is a usage
+//! error before anything is sent.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Subcommand};
 use pvectl_proto::Vmid;
+use pvectl_proto::guest_values::OS_TYPES;
 
 use crate::cluster::routing::TemplateArg;
 use crate::duration::parse_duration;
 use crate::guest_names;
+use crate::guest_specs::{self, CtNetArg, DiskArg, VmNetArg};
 
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
@@ -36,6 +40,30 @@ pub enum TemplateCommand {
     },
     /// Check a template before cloning it (exit 5 when a clone would fail)
     Validate(ValidateArgs),
+    /// Copy a VM into a node's template range as a template (full clone, then convert)
+    Promote(PromoteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// VMID of the VM to copy; it is left untouched
+    #[arg(value_name = "VMID")]
+    pub source: Vmid,
+    /// Node whose template range receives the template [default: the VM's own node]
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// VMID of the template, inside that range [default: the range's lowest free one]
+    #[arg(long = "vmid", value_name = "VMID")]
+    pub vmid: Option<Vmid>,
+    /// Name of the template [default: the VM's]
+    #[arg(long, value_name = "NAME", value_parser = guest_names::guest_name)]
+    pub name: Option<String>,
+    /// Target storage of the clone [default: each disk's own]
+    #[arg(long, value_name = "STORAGE")]
+    pub storage: Option<String>,
+    /// Print the operation id and return; watch it with `pvectl task watch`
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -56,8 +84,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum VmCommand {
-    /// Create a VM by cloning a template on the template's node
-    Create(VmCreateArgs),
+    /// Create a VM: a clone of a template on the template's node, or from scratch
+    Create(Box<VmCreateArgs>),
     /// One VM, asked of the node it lives on
     Get {
         /// The VM's VMID
@@ -71,31 +99,125 @@ pub struct VmCreateArgs {
     /// Name of the new VM (DNS name: letters, digits, '-', '.')
     #[arg(value_name = "NAME", value_parser = guest_names::guest_name)]
     pub name: String,
-    /// Template to clone: its VMID, or its name
+    /// Template to clone: its VMID, or its name [without it: a VM from scratch]
     #[arg(long, value_name = "TEMPLATE")]
-    pub template: TemplateArg,
-    /// Node to create on [default: the template's; for a name, the holder with most free memory]
+    pub template: Option<TemplateArg>,
+    /// Node to create on [default: the template's; for a name, or from scratch, the node with
+    /// most free memory]
     #[arg(long, value_name = "NODE")]
     pub node: Option<String>,
     /// VMID of the new VM [default: the lowest free one]
     #[arg(long, value_name = "VMID")]
     pub vmid: Option<Vmid>,
     /// Linked clone instead of a full clone
-    #[arg(long)]
+    #[arg(long, requires = "template")]
     pub linked: bool,
     /// Target storage of a full clone [default: each disk's own]
-    #[arg(long, value_name = "STORAGE", conflicts_with = "linked")]
+    #[arg(
+        long,
+        value_name = "STORAGE",
+        conflicts_with = "linked",
+        requires = "template"
+    )]
     pub storage: Option<String>,
-    /// CPU cores [default: the template's]
+    /// CPU cores [default: the template's, else PVE's 1]
     #[arg(long, value_name = "CORES", value_parser = clap::value_parser!(u32).range(1..=8192))]
     pub cores: Option<u32>,
-    /// Memory in MiB [default: the template's]
+    /// Memory in MiB [default: the template's, else PVE's 512]
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(16..))]
     pub memory: Option<u64>,
     /// Tag of the new VM, replacing the template's; repeat for more
     #[arg(long = "tag", value_name = "TAG", value_parser = guest_names::tag)]
     pub tags: Vec<String>,
     /// Start the VM once it is ready
+    #[arg(long)]
+    pub start: bool,
+    /// Print the operation id and return; watch it with `pvectl task watch`
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Give up after this long (e.g. 10m) [default: the agent's, 15m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub scratch: ScratchVmArgs,
+}
+
+/// The hardware of a VM from scratch; none of it goes with `--template`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "A VM from scratch (without --template)")]
+pub struct ScratchVmArgs {
+    /// Disk to allocate, STORAGE:GiB, as scsi0, scsi1, ...; repeat for more
+    #[arg(long = "disk", value_name = "STORAGE:GIB", value_parser = guest_specs::disk,
+          conflicts_with = "template")]
+    pub disks: Vec<DiskArg>,
+    /// Network device: bridge=BRIDGE[,model=virtio][,tag=VLAN][,firewall=1]; repeat for more
+    #[arg(long = "net", value_name = "SPEC", value_parser = guest_specs::vm_net,
+          conflicts_with = "template")]
+    pub nets: Vec<VmNetArg>,
+    /// Installer ISO for the CD-ROM drive (ide2), STORAGE:iso/FILE
+    #[arg(long, value_name = "VOLUME", value_parser = guest_specs::iso, conflicts_with = "template")]
+    pub iso: Option<String>,
+    /// Guest OS type, as PVE's ostype [default: PVE's, other]
+    #[arg(long, value_name = "TYPE", value_parser = PossibleValuesParser::new(OS_TYPES),
+          hide_possible_values = true, conflicts_with = "template")]
+    pub ostype: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CtCommand {
+    /// Create a container from an OS template
+    Create(CtCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CtCreateArgs {
+    /// Hostname of the new container (DNS name: letters, digits, '-', '.')
+    #[arg(value_name = "NAME", value_parser = guest_names::guest_name)]
+    pub name: String,
+    /// OS template volume, STORAGE:vztmpl/FILE
+    #[arg(long, value_name = "VOLUME", value_parser = guest_specs::ostemplate)]
+    pub ostemplate: String,
+    /// Root disk, STORAGE:GiB [default: PVE's, local:4]
+    #[arg(long, value_name = "STORAGE:GIB", value_parser = guest_specs::disk)]
+    pub rootfs: Option<DiskArg>,
+    /// Interface: name=eth0,bridge=BRIDGE[,ip=dhcp|manual|CIDR][,gw=IP][,tag=VLAN][,firewall=1];
+    /// repeat for more
+    #[arg(long = "net", value_name = "SPEC", value_parser = guest_specs::ct_net)]
+    pub nets: Vec<CtNetArg>,
+    /// An unprivileged container, PVE's default on create
+    #[arg(long)]
+    pub unprivileged: bool,
+    /// A privileged container instead (root in it is root on the node)
+    #[arg(long, conflicts_with = "unprivileged")]
+    pub privileged: bool,
+    /// File of root's SSH public keys (authorized_keys format)
+    #[arg(long, value_name = "FILE")]
+    pub ssh_public_keys: Option<PathBuf>,
+    /// File whose first line is root's password (never give it on the command line)
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Ask for root's password on the terminal
+    #[arg(long, conflicts_with = "password_file")]
+    pub password: bool,
+    /// Node to create on [default: the node with most free memory]
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// VMID of the new container [default: the lowest free one]
+    #[arg(long, value_name = "VMID")]
+    pub vmid: Option<Vmid>,
+    /// CPU cores [default: PVE's, all of the node's]
+    #[arg(long, value_name = "CORES", value_parser = clap::value_parser!(u32).range(1..=8192))]
+    pub cores: Option<u32>,
+    /// Memory in MiB [default: PVE's, 512]
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(16..))]
+    pub memory: Option<u64>,
+    /// Swap in MiB [default: PVE's, 512]
+    #[arg(long, value_name = "MIB")]
+    pub swap: Option<u64>,
+    /// Tag of the new container; repeat for more
+    #[arg(long = "tag", value_name = "TAG", value_parser = guest_names::tag)]
+    pub tags: Vec<String>,
+    /// Start the container once it is ready
     #[arg(long)]
     pub start: bool,
     /// Print the operation id and return; watch it with `pvectl task watch`

@@ -147,13 +147,18 @@ fn ended(node: &str, operation_id: String, reason: &str) -> Error {
     .into()
 }
 
-/// Prints what an operation created.
+/// Prints what an operation created; `-o name` says `vm/104` or `ct/105`.
 pub(super) fn print_finished(
     finished: Finished,
     format: OutputFormat,
     io: &mut Io<'_>,
 ) -> Result<(), Error> {
     let view = ResultView::new(finished);
+    if format == OutputFormat::Name {
+        let kind = if view.kind == "lxc" { "ct" } else { "vm" };
+        writeln!(io.stdout, "{kind}/{}", view.vmid).map_err(OutputError::from)?;
+        return Ok(());
+    }
     render_one(&view, format, io.terminal_width, io.stdout)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! `pvectl template list | show | validate`.
+//! `pvectl template list | show | validate | promote`.
 
+mod promote;
 mod views;
 
 use pvectl_proto::v1::{ListTemplatesRequest, TemplateRef, ValidateTemplateRequest, template_ref};
@@ -29,6 +30,9 @@ pub(super) fn run(
             session.block_on(show(&session, template, node, io))
         }
         TemplateCommand::Validate(args) => session.block_on(validate(&session, args, io)),
+        TemplateCommand::Promote(args) => {
+            session.block_on(promote::promote(&session, args, global.dry_run, io))
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! `pvectl vm create | get`.
 
 mod create;
+mod scratch;
+
+pub(super) use create::timeout_seconds;
 
 use pvectl_proto::Vmid;
 use pvectl_proto::v1::{GetGuestRequest, Guest};
@@ -16,7 +19,7 @@ pub(super) fn run(command: VmCommand, global: &GlobalArgs, io: &mut Io<'_>) -> R
     let session = Session::open(global, io)?;
     match command {
         VmCommand::Create(args) => {
-            session.block_on(create::create(&session, args, global.dry_run, io))
+            session.block_on(create::create(&session, *args, global.dry_run, io))
         }
         VmCommand::Get { vmid } => session.block_on(get(&session, vmid, io)),
     }

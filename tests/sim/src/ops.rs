@@ -5,6 +5,7 @@ pub mod create;
 pub mod destroy;
 pub mod foreign;
 pub mod listing;
+pub mod network;
 pub mod status;
 pub mod storage;
 pub mod tasks;

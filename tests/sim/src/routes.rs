@@ -5,7 +5,9 @@ use http::Method;
 use crate::api::ApiRoutes;
 use crate::model::SimRef;
 use crate::ops::status::Action;
-use crate::ops::{clone, config, create, destroy, listing, status, storage, tasks, template};
+use crate::ops::{
+    clone, config, create, destroy, listing, network, status, storage, tasks, template,
+};
 use crate::pmxcfs::GuestType;
 
 /// What every handler of one node's API server gets.
@@ -49,6 +51,7 @@ pub fn api_routes() -> ApiRoutes<Served> {
     at!(r, Method::GET, "/nodes/{node}/tasks/{upid}/log", tasks::log);
     at!(r, Method::DELETE, "/nodes/{node}/tasks/{upid}", tasks::stop);
 
+    at!(r, Method::GET, "/nodes/{node}/network", network::list);
     at!(r, Method::GET, "/nodes/{node}/storage", storage::list);
     at!(
         r,

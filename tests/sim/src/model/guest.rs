@@ -37,6 +37,12 @@ pub struct Guest {
     pub created: Instant,
     /// managed by the HA stack (actions become hastart/hastop requests)
     pub ha: bool,
+    /// A container's `/root/.ssh/authorized_keys`, which vzcreate writes
+    /// from `ssh-public-keys` into the new root file system.
+    pub authorized_keys: Option<String>,
+    /// Whether vzcreate set root's password in the container (from
+    /// `password`; only the fact is kept, as a hash would be).
+    pub root_password_set: bool,
 }
 
 impl Guest {
@@ -50,6 +56,8 @@ impl Guest {
             started_at: None,
             created: Instant::now(),
             ha: false,
+            authorized_keys: None,
+            root_password_set: false,
         }
     }
 

@@ -70,6 +70,11 @@ pub async fn create(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Rep
     }
     let values = p.config_values(CONTROL);
     let start = p.bool("start").unwrap_or(false);
+    // what vzcreate writes into the new root file system, not the config
+    let authorized_keys = p
+        .string("ssh-public-keys")
+        .filter(|_| kind == GuestType::Lxc);
+    let password_set = kind == GuestType::Lxc && p.str("password").is_some();
     let default_storage = p.string("storage").unwrap_or_else(|| "local".into());
 
     if let Some((race_node, _)) = sim.state().faults.race() {
@@ -116,6 +121,10 @@ pub async fn create(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Rep
             match result {
                 Ok(config) => {
                     let sim = Arc::clone(&ctx.sim);
+                    if let Some(guest) = sim.state().guests.get_mut(&vmid) {
+                        guest.authorized_keys = authorized_keys;
+                        guest.root_password_set = password_set;
+                    }
                     sim.write_config(&node, kind, vmid, &config, ctx.pid)
                         .map_err(|e| e.to_string())?;
                     if start {

@@ -13,6 +13,9 @@ use crate::support::{
     assert_error, call, client, cluster, config, eventually, ok, task_log, upid, wait, wait_ok,
 };
 
+/// Two public keys, one per line, as `ssh-public-keys` takes them.
+const KEYS: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMq a@lab\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbb b@lab";
+
 async fn ct_config(client: &Client, vmid: u32) -> Value {
     config(client, "pve1", "lxc", vmid).await
 }
@@ -61,6 +64,7 @@ async fn container_create_writes_a_create_lock_first_then_the_final_config() {
                 ("rootfs", "local-lvm:8"),
                 ("net0", "name=eth0,bridge=vmbr0,ip=dhcp"),
                 ("password", "secret-pw"),
+                ("ssh-public-keys", KEYS),
             ],
         )
         .await,
@@ -90,6 +94,11 @@ async fn container_create_writes_a_create_lock_first_then_the_final_config() {
         done.get("password").is_none(),
         "the password is no config key"
     );
+    assert!(done.get("ssh-public-keys").is_none(), "{done}");
+    // both went into the container's root file system
+    let guest = sim.state().guests.get(&160).cloned().unwrap();
+    assert_eq!(guest.authorized_keys.as_deref(), Some(KEYS));
+    assert!(guest.root_password_set);
     let log = task_log(&client, "pve1", &task).await;
     assert!(
         log.contains(&format!(

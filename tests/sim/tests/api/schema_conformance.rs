@@ -94,6 +94,20 @@ async fn every_served_endpoint_answers_in_pves_shape() {
     tour.ok("GET", "/nodes", &[], &[]).await;
     tour.ok("GET", "/nodes/{node}/status", &["pve1"], &[]).await;
 
+    // network
+    tour.ok("GET", "/nodes/{node}/network", &["pve1"], &[])
+        .await;
+    let bridges = tour
+        .ok(
+            "GET",
+            "/nodes/{node}/network",
+            &["pve1"],
+            &[("type", "any_bridge")],
+        )
+        .await;
+    assert_eq!(bridges[0]["iface"], "vmbr0", "{bridges}");
+    assert_eq!(bridges.as_array().map(Vec::len), Some(1), "{bridges}");
+
     // storage
     tour.ok("GET", "/nodes/{node}/storage", &["pve1"], &[])
         .await;
