@@ -95,6 +95,15 @@ impl Sandbox {
 
     /// The text of `vmid`'s qemu config as `node`'s pmxcfs view shows it.
     pub fn config_text(&self, node: &str, vmid: u32) -> Option<String> {
+        self.guest_file(node, "qemu-server", vmid)
+    }
+
+    /// The text of container `vmid`'s config as `node`'s pmxcfs view shows it.
+    pub fn ct_config_text(&self, node: &str, vmid: u32) -> Option<String> {
+        self.guest_file(node, "lxc", vmid)
+    }
+
+    fn guest_file(&self, node: &str, dir: &str, vmid: u32) -> Option<String> {
         let view = &self
             .cluster
             .sandbox()
@@ -102,7 +111,7 @@ impl Sandbox {
             .iter()
             .find(|n| n.name == node)?
             .pmxcfs;
-        std::fs::read_to_string(view.join(format!("nodes/{node}/qemu-server/{vmid}.conf"))).ok()
+        std::fs::read_to_string(view.join(format!("nodes/{node}/{dir}/{vmid}.conf"))).ok()
     }
 
     /// The lines of the task log of `upid` (on the node it names).

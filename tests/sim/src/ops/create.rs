@@ -77,7 +77,10 @@ pub async fn create(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Rep
     let password_set = kind == GuestType::Lxc && p.str("password").is_some();
     let default_storage = p.string("storage").unwrap_or_else(|| "local".into());
 
-    if let Some((race_node, _)) = sim.state().faults.race() {
+    // the state lock is released before the foreign create takes it again;
+    // a create's config exists before its UPID, so every race is lost here
+    let race = sim.state().faults.race();
+    if let Some((race_node, _)) = race {
         foreign::take_vmid(&sim, &race_node, vmid);
     }
     let mut placeholder = GuestConfig::default();
@@ -253,7 +256,11 @@ async fn allocate_disk(
         vmid,
         linked_to: None,
         name: None,
-        format: drive.option("format").map(str::to_string),
+        // container volumes are raw images on file storages, never qcow2
+        format: drive
+            .option("format")
+            .map(str::to_string)
+            .or_else(|| (kind == GuestType::Lxc).then(|| "raw".to_string())),
         size,
         content: if kind == GuestType::Qemu {
             "images"
