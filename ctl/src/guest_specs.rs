@@ -34,24 +34,30 @@ pub struct DiskArg {
     pub size_gib: u32,
 }
 
+/// What every `--net` has: the bridge, a VLAN tag (0: none), the firewall.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NicArg {
+    pub bridge: String,
+    pub tag: u32,
+    pub firewall: bool,
+}
+
 /// A VM's `--net`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VmNetArg {
-    pub bridge: String,
+    pub nic: NicArg,
+    /// Empty: the agent's default, virtio.
     pub model: String,
-    pub tag: u32,
-    pub firewall: bool,
 }
 
 /// A container's `--net`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CtNetArg {
+    pub nic: NicArg,
+    /// Empty: `eth<index>`.
     pub name: String,
-    pub bridge: String,
     pub ip: String,
     pub gateway: String,
-    pub tag: u32,
-    pub firewall: bool,
 }
 
 /// `local-lvm:32`.
@@ -89,119 +95,109 @@ fn pairs<'a>(what: &'static str, text: &'a str) -> Result<Vec<(&'a str, &'a str)
     Ok(seen)
 }
 
-fn bridge(what: &'static str, text: &str, bridge: &str) -> Result<(), SpecError> {
-    if is_interface_name(bridge) {
-        Ok(())
-    } else {
-        Err(fail(
-            what,
-            text,
-            format!("bridge '{bridge}' is no interface name (up to 15 letters, digits, -, _, .)"),
-        ))
+/// Parses a `--net` spec: the keys every NIC has here, the rest by
+/// `other(key, value)`, which says whether it knew the key; `keys` lists
+/// them all for the error.
+fn nic(
+    what: &'static str,
+    text: &str,
+    keys: &str,
+    mut other: impl FnMut(&str, &str) -> Result<bool, SpecError>,
+) -> Result<NicArg, SpecError> {
+    let mut nic = NicArg::default();
+    for (key, value) in pairs(what, text)? {
+        match key {
+            "bridge" if is_interface_name(value) => value.clone_into(&mut nic.bridge),
+            "bridge" => {
+                return Err(fail(
+                    what,
+                    text,
+                    format!(
+                        "bridge '{value}' is no interface name (up to 15 letters, digits, -, _, .)"
+                    ),
+                ));
+            }
+            "tag" => {
+                nic.tag = value
+                    .parse()
+                    .ok()
+                    .filter(|tag| (1..=4094).contains(tag))
+                    .ok_or_else(|| fail(what, text, "tag is a VLAN id, 1..4094"))?;
+            }
+            "firewall" => {
+                nic.firewall = match value {
+                    "1" => true,
+                    "0" => false,
+                    _ => return Err(fail(what, text, "firewall is 1 or 0")),
+                };
+            }
+            _ if other(key, value)? => {}
+            _ => return Err(fail(what, text, format!("unknown key '{key}' ({keys})"))),
+        }
     }
-}
-
-fn tag(what: &'static str, text: &str, value: &str) -> Result<u32, SpecError> {
-    value
-        .parse()
-        .ok()
-        .filter(|tag| (1..=4094).contains(tag))
-        .ok_or_else(|| fail(what, text, "tag is a VLAN id, 1..4094"))
-}
-
-fn flag(what: &'static str, text: &str, key: &str, value: &str) -> Result<bool, SpecError> {
-    match value {
-        "1" => Ok(true),
-        "0" => Ok(false),
-        _ => Err(fail(what, text, format!("{key} is 1 or 0"))),
+    if nic.bridge.is_empty() {
+        return Err(fail(what, text, "it needs bridge=NAME"));
     }
+    Ok(nic)
 }
 
 /// `bridge=vmbr0[,model=virtio][,tag=N][,firewall=1]`.
 pub fn vm_net(text: &str) -> Result<VmNetArg, SpecError> {
     let what = "network device";
-    let mut net = VmNetArg::default();
-    for (key, value) in pairs(what, text)? {
-        match key {
-            "bridge" => {
-                bridge(what, text, value)?;
-                value.clone_into(&mut net.bridge);
-            }
-            "model" if NIC_MODELS.contains(&value) => value.clone_into(&mut net.model),
-            "model" => {
-                return Err(fail(
-                    what,
-                    text,
-                    format!("model is one of {}", NIC_MODELS.join(", ")),
-                ));
-            }
-            "tag" => net.tag = tag(what, text, value)?,
-            "firewall" => net.firewall = flag(what, text, key, value)?,
-            _ => {
-                return Err(fail(
-                    what,
-                    text,
-                    format!("unknown key '{key}' (bridge, model, tag, firewall)"),
-                ));
-            }
+    let mut model = String::new();
+    let nic = nic(what, text, "bridge, model, tag, firewall", |key, value| {
+        if key != "model" {
+            return Ok(false);
         }
-    }
-    if net.bridge.is_empty() {
-        return Err(fail(what, text, "it needs bridge=NAME"));
-    }
-    Ok(net)
+        if !NIC_MODELS.contains(&value) {
+            let known = NIC_MODELS.join(", ");
+            return Err(fail(what, text, format!("model is one of {known}")));
+        }
+        value.clone_into(&mut model);
+        Ok(true)
+    })?;
+    Ok(VmNetArg { nic, model })
 }
 
 /// `name=eth0,bridge=vmbr0,ip=dhcp|manual|CIDR[,gw=IP][,tag=N][,firewall=1]`.
 pub fn ct_net(text: &str) -> Result<CtNetArg, SpecError> {
     let what = "interface";
-    let mut net = CtNetArg::default();
-    for (key, value) in pairs(what, text)? {
-        match key {
-            "name" => {
-                if !is_interface_name(value) {
-                    return Err(fail(what, text, format!("'{value}' is no interface name")));
-                }
-                value.clone_into(&mut net.name);
-            }
-            "bridge" => {
-                bridge(what, text, value)?;
-                value.clone_into(&mut net.bridge);
-            }
-            "ip" => {
-                if !matches!(value, "dhcp" | "manual") && ipv4_cidr(value).is_none() {
-                    return Err(fail(
-                        what,
-                        text,
-                        "ip is dhcp, manual or IPv4/prefix (10.0.0.5/24)",
-                    ));
-                }
-                value.clone_into(&mut net.ip);
-            }
-            "gw" => {
-                if value.parse::<Ipv4Addr>().is_err() {
-                    return Err(fail(what, text, "gw is an IPv4 address"));
-                }
-                value.clone_into(&mut net.gateway);
-            }
-            "tag" => net.tag = tag(what, text, value)?,
-            "firewall" => net.firewall = flag(what, text, key, value)?,
-            _ => {
-                return Err(fail(
-                    what,
-                    text,
-                    format!("unknown key '{key}' (name, bridge, ip, gw, tag, firewall)"),
-                ));
-            }
+    let keys = "name, bridge, ip, gw, tag, firewall";
+    let (mut name, mut ip, mut gateway) = (String::new(), String::new(), String::new());
+    let nic = nic(what, text, keys, |key, value| {
+        let (ok, reason, slot) = match key {
+            "name" => (
+                is_interface_name(value),
+                "name is an interface name",
+                &mut name,
+            ),
+            "ip" => (
+                matches!(value, "dhcp" | "manual") || ipv4_cidr(value).is_some(),
+                "ip is dhcp, manual or IPv4/prefix (10.0.0.5/24)",
+                &mut ip,
+            ),
+            "gw" => (
+                value.parse::<Ipv4Addr>().is_ok(),
+                "gw is an IPv4 address",
+                &mut gateway,
+            ),
+            _ => return Ok(false),
+        };
+        if !ok {
+            return Err(fail(what, text, reason));
         }
-    }
-    if net.bridge.is_empty() {
-        return Err(fail(what, text, "it needs bridge=NAME"));
-    }
-    if !net.gateway.is_empty() && ipv4_cidr(&net.ip).is_none() {
+        value.clone_into(slot);
+        Ok(true)
+    })?;
+    if !gateway.is_empty() && ipv4_cidr(&ip).is_none() {
         return Err(fail(what, text, "gw needs a static ip=ADDRESS/PREFIX"));
     }
-    Ok(net)
+    Ok(CtNetArg {
+        nic,
+        name,
+        ip,
+        gateway,
+    })
 }
 
 /// `STORAGE:<content>/FILE`.

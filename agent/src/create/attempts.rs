@@ -33,6 +33,18 @@ pub fn is_storage_busy(message: &str) -> bool {
         && message.contains("got timeout")
 }
 
+/// A task that failed because of a lost race or a busy storage: the
+/// attempt's outcome to retry; any other failure is handed back.
+pub fn retryable(message: String) -> Result<Attempt, String> {
+    if is_collision(&message) {
+        Ok(Attempt::Collision(message))
+    } else if is_storage_busy(&message) {
+        Ok(Attempt::StorageBusy(message))
+    } else {
+        Err(message)
+    }
+}
+
 /// How one attempt ended.
 pub enum Attempt {
     Done,

@@ -8,7 +8,7 @@ use pvectl_proto::v1::CreatePhase;
 
 use super::Run;
 use super::allocate::{IdPool, Reservation};
-use super::attempts::{self, Attempt, Maker, is_collision, is_storage_busy};
+use super::attempts::{self, Attempt, Maker, is_collision, retryable};
 use super::failure::{self, TaskReport};
 use super::progress::CloneProgress;
 use super::record::Request;
@@ -207,13 +207,11 @@ async fn wait_clone<R: Request>(
                     _ => {}
                 }
             }
-            WaitEvent::Ended(TaskExit::Failed(message)) if is_collision(&message) => {
-                return Ok(Attempt::Collision(message));
-            }
-            WaitEvent::Ended(TaskExit::Failed(message)) if is_storage_busy(&message) => {
-                return Ok(Attempt::StorageBusy(message));
-            }
             WaitEvent::Ended(TaskExit::Failed(message)) => {
+                let message = match retryable(message) {
+                    Ok(attempt) => return Ok(attempt),
+                    Err(message) => message,
+                };
                 let task = TaskReport::of(&waiter);
                 return Err(failure::task_failed(
                     &ctx,

@@ -7,7 +7,7 @@
 use pvectl_proto::v1::{CreatePhase, ErrorKind};
 
 use super::Run;
-use super::attempts::{Attempt, is_collision, is_storage_busy};
+use super::attempts::{Attempt, is_collision, retryable};
 use super::failure::{self, TaskReport, words};
 use super::record::Request;
 use crate::error::AgentError;
@@ -107,13 +107,11 @@ async fn wait<R: Request>(
                     );
                 }
             }
-            WaitEvent::Ended(TaskExit::Failed(message)) if is_collision(&message) => {
-                return Ok(Attempt::Collision(message));
-            }
-            WaitEvent::Ended(TaskExit::Failed(message)) if is_storage_busy(&message) => {
-                return Ok(Attempt::StorageBusy(message));
-            }
             WaitEvent::Ended(TaskExit::Failed(message)) => {
+                let message = match retryable(message) {
+                    Ok(attempt) => return Ok(attempt),
+                    Err(message) => message,
+                };
                 let task = TaskReport::of(&waiter);
                 return Err(
                     failure::task_failed(&ctx, plan.kind, &what, vmid, task, &message).await,

@@ -282,11 +282,7 @@ mod tests {
         let json = serde_json::to_string(&record).unwrap();
         assert_eq!(serde_json::from_str::<CreateRecord>(&json).unwrap(), record);
         let params = record.config_params().unwrap();
-        let pairs: Vec<(&str, &str)> = params
-            .pairs()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let pairs = params.as_strs();
         assert_eq!(pairs, [("cores", "4"), ("memory", "4096"), ("tags", "a;b")]);
         assert!(check(request("web1")).unwrap().config_params().is_none());
     }

@@ -11,7 +11,11 @@ mod vm;
 
 use std::sync::Arc;
 
-use pvectl_proto::v1::{CreateContainerRequest, CreatePhase, CreateResult, CreateVmRequest};
+use pvectl_proto::v1::{
+    CreateContainerRequest, CreatePhase, CreateResult, CreateVmRequest, OperationKind,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::allocate::{self, IdPool};
 use super::attempts::{self, Maker};
@@ -19,27 +23,58 @@ use super::create_task::{self, CreatePlan};
 use super::failure::words;
 use super::finish;
 use super::queue::wait_for_slots;
+use super::record::Request;
 use super::{Flow, Run, launch, refuse};
 use crate::authz::Caller;
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::operations::Operation;
+use crate::pmxcfs::GuestKind;
 use crate::templates;
 use checks::Needs;
+use values::Basics;
 
 pub use ct::ContainerRecord;
 pub use vm::VmRecord;
 
-/// A checked request for a guest from scratch.
-pub trait Scratch: super::record::Request {
+/// A checked request for a guest from scratch; every such record is a
+/// [`Request`] through its [`Basics`].
+pub trait Scratch: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The journal action of the whole operation.
+    const ACTION: &'static str;
+    /// What `ListOperations` calls it.
+    const KIND: OperationKind;
+    /// The journal target's prefix (`vm`, `ct`).
+    const TARGET: &'static str;
+    /// The kind of guest made.
+    const GUEST: GuestKind;
+
     /// What the guest needs of its node.
     fn needs(&self) -> Needs;
     /// How PVE is asked to create it.
     fn plan(&self) -> CreatePlan;
-    /// The node asked for; empty: the answering one.
-    fn node(&self) -> &str;
-    /// Start the guest once it exists.
-    fn start_when_ready(&self) -> bool;
+    /// Name, node, VMID, sizes, tags, start.
+    fn basics(&self) -> &Basics;
+}
+
+impl<T: Scratch> Request for T {
+    const ACTION: &'static str = T::ACTION;
+    const KIND: OperationKind = T::KIND;
+    const TARGET: &'static str = T::TARGET;
+    const GUEST: GuestKind = T::GUEST;
+    const MAIN_TASK: &'static str = "create";
+
+    fn name(&self) -> &str {
+        &self.basics().name
+    }
+
+    fn vmid(&self) -> Option<u32> {
+        self.basics().vmid
+    }
+
+    fn timeout_seconds(&self) -> u32 {
+        self.basics().timeout_seconds
+    }
 }
 
 /// `CreateVm`: checks, routes and starts the operation.
@@ -75,7 +110,7 @@ async fn start<R: Scratch + Flow>(
         Err(err) => return Err(refuse::<R>(ctx, caller, name, err).await),
     };
     let view = ctx.cluster().await?;
-    templates::check_node(ctx, &view, record.node())?;
+    templates::check_node(ctx, &view, &record.basics().node)?;
     launch(ctx, caller, record).await
 }
 
@@ -97,6 +132,19 @@ impl Flow for ContainerRecord {
     fn done_message(result: &CreateResult) -> String {
         done_message("CT", result)
     }
+}
+
+/// The message of a bad request, which must be INVALID_ARGUMENT (tests).
+#[cfg(test)]
+fn invalid<T: std::fmt::Debug>(checked: Result<T, AgentError>) -> String {
+    let err = checked.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        pvectl_proto::v1::ErrorKind::InvalidArgument,
+        "{}",
+        err.message
+    );
+    err.message
 }
 
 fn done_message(word: &str, result: &CreateResult) -> String {
@@ -128,7 +176,7 @@ async fn execute<R: Scratch>(run: &mut Run<R>) -> Result<CreateResult, AgentErro
             vmid
         }
     };
-    if run.record.start_when_ready() {
+    if run.record.basics().start {
         finish::start(run, R::GUEST, vmid).await?;
     }
     let node = run.ctx.node.clone();

@@ -58,6 +58,15 @@ impl Params {
         &self.0
     }
 
+    /// The pairs as string slices, to compare in tests.
+    #[cfg(test)]
+    pub fn as_strs(&self) -> Vec<(&str, &str)> {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -108,11 +108,7 @@ fn params_write_booleans_as_one_and_zero_in_order() {
         .opt_text("pool", None::<String>)
         .opt_flag("purge", None)
         .opt_int("bwlimit", Some(1024u64));
-    let pairs: Vec<(&str, &str)> = params
-        .pairs()
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let pairs = params.as_strs();
     assert_eq!(
         pairs,
         [

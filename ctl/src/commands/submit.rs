@@ -2,7 +2,8 @@
 //! `ct create`, `template promote`) and seeing it through: a WRONG_NODE
 //! answer — as a status or as a first FAILED event — is followed once to
 //! the owner; then either the operation id is printed (`--no-wait`) or its
-//! events are followed to the end and the result printed.
+//! events are followed to the end and the result printed. With
+//! `--dry-run` nothing is sent.
 
 use std::future::Future;
 use std::time::Duration;
@@ -32,6 +33,9 @@ pub(super) struct Submit<'a> {
     /// The operation's own timeout, when one was asked for.
     pub timeout: Option<Duration>,
     pub format: OutputFormat,
+    /// `--dry-run`: what would be done ("create vm web1 on pve2"), said
+    /// instead of doing it.
+    pub dry_run: Option<String>,
 }
 
 /// Starts the operation with `send(agent, request)` and sees it through.
@@ -46,6 +50,10 @@ where
     F: Fn(AgentClient<Channel>, Req) -> Fut,
     Fut: Future<Output = Result<tonic::Response<Streaming<CreateEvent>>, tonic::Status>>,
 {
+    if let Some(would) = &submit.dry_run {
+        writeln!(io.stderr, "would {would}; nothing was changed").map_err(OutputError::from)?;
+        return Ok(());
+    }
     let (answered, first, mut stream) = open(&submit, &request, &send).await?;
     if submit.no_wait {
         if let Some(create_event::Outcome::Error(detail)) = first.outcome {

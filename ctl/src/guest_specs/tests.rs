@@ -27,10 +27,12 @@ fn vm_nets_need_a_bridge_and_know_pves_keys() {
     assert_eq!(
         vm_net("bridge=vmbr0,model=e1000,tag=5,firewall=1").unwrap(),
         VmNetArg {
-            bridge: "vmbr0".into(),
+            nic: NicArg {
+                bridge: "vmbr0".into(),
+                tag: 5,
+                firewall: true
+            },
             model: "e1000".into(),
-            tag: 5,
-            firewall: true
         }
     );
     assert_eq!(vm_net("bridge=vmbr1").unwrap().model, "");
@@ -60,7 +62,8 @@ fn ct_nets_take_dhcp_or_a_cidr_and_a_gateway_only_with_a_static_address() {
         ("bridge=vmbr0,ip=10.0.0.5", "IPv4/prefix"),
         ("bridge=vmbr0,ip=dhcp,gw=10.0.0.1", "static ip"),
         ("bridge=vmbr0,gw=10.0.0", "IPv4 address"),
-        ("name=eth 0,bridge=vmbr0", "no interface name"),
+        ("name=eth 0,bridge=vmbr0", "name is an interface name"),
+        ("bridge=vmbr0,mtu=1500", "unknown key 'mtu' (name, bridge"),
     ] {
         let error = ct_net(bad).unwrap_err().to_string();
         assert!(error.contains(reason), "{bad}: {error}");

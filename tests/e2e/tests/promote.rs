@@ -46,7 +46,11 @@ async fn a_vm_is_promoted_into_its_nodes_range_as_a_template_and_can_be_cloned()
     assert_eq!(result["node"], "pve2");
     assert_eq!(result["name"], "db2");
     let text = sandbox.config_text("pve2", vmid).expect("the template");
-    assert_eq!(config_value(&text, "template").as_deref(), Some("1"), "{text}");
+    assert_eq!(
+        config_value(&text, "template").as_deref(),
+        Some("1"),
+        "{text}"
+    );
     assert_eq!(config_value(&text, "lock"), None, "{text}");
     assert_eq!(
         config_value(&text, "scsi0"),
@@ -63,14 +67,25 @@ async fn a_vm_is_promoted_into_its_nodes_range_as_a_template_and_can_be_cloned()
         .await;
     assert_eq!(validated.code, 0, "{validated}");
     let clone = sandbox
-        .pvectl(&["vm", "create", "db3", "--template", "db2", "--node", "pve2", "-o", "json"])
+        .pvectl(&[
+            "vm",
+            "create",
+            "db3",
+            "--template",
+            "db2",
+            "--node",
+            "pve2",
+            "-o",
+            "json",
+        ])
         .await;
     assert_eq!(clone.code, 0, "{clone}");
     let log = sandbox
         .task_log(clone.json()["upid"].as_str().unwrap())
         .unwrap();
     assert!(
-        log.iter().any(|line| line.contains(&format!("base-{vmid}-disk-0"))),
+        log.iter()
+            .any(|line| line.contains(&format!("base-{vmid}-disk-0"))),
         "the clone did not use the promoted template: {log:#?}"
     );
 }
@@ -85,14 +100,27 @@ async fn a_vm_on_shared_storage_is_promoted_into_another_nodes_range() {
         .await;
     assert_eq!(made.code, 0, "{made}");
     let source = made.json()["vmid"].as_u64().unwrap().to_string();
-    let (result, vmid) = promoted(&sandbox, &[&source, "--node", "pve2", "--name", "golden-tmpl"]).await;
+    let (result, vmid) = promoted(
+        &sandbox,
+        &[&source, "--node", "pve2", "--name", "golden-tmpl"],
+    )
+    .await;
     assert_eq!(vmid, 9202, "{result}");
     assert_eq!(result["node"], "pve2");
-    let text = sandbox.config_text("pve2", vmid).expect("the template on pve2");
-    assert_eq!(config_value(&text, "template").as_deref(), Some("1"), "{text}");
+    let text = sandbox
+        .config_text("pve2", vmid)
+        .expect("the template on pve2");
+    assert_eq!(
+        config_value(&text, "template").as_deref(),
+        Some("1"),
+        "{text}"
+    );
     assert_eq!(config_value(&text, "name").as_deref(), Some("golden-tmpl"));
     let scsi0 = config_value(&text, "scsi0").unwrap();
-    assert!(scsi0.starts_with(&format!("shared:{vmid}/base-{vmid}-disk-0")), "{scsi0}");
+    assert!(
+        scsi0.starts_with(&format!("shared:{vmid}/base-{vmid}-disk-0")),
+        "{scsi0}"
+    );
     assert!(sandbox.config_text("pve1", vmid).is_none());
 }
 
@@ -114,7 +142,12 @@ async fn promotions_pve_would_refuse_or_that_find_no_room_exit_5_and_change_noth
 
     let local = refused(&sandbox, &[&DB1.to_string(), "--node", "pve3"]).await;
     assert_eq!(local.code, 5, "{local}");
-    assert!(local.stderr.contains("uses local storage (scsi0 on local-lvm)"), "{local}");
+    assert!(
+        local
+            .stderr
+            .contains("uses local storage (scsi0 on local-lvm)"),
+        "{local}"
+    );
 
     // another admin fills the rest of pve2's range
     for vmid in 9202..=9299 {
@@ -122,7 +155,15 @@ async fn promotions_pve_would_refuse_or_that_find_no_room_exit_5_and_change_noth
     }
     let made = sandbox
         .pvectl(&[
-            "vm", "create", "spare", "--node", "pve2", "--disk", "local-lvm:1", "-o", "json",
+            "vm",
+            "create",
+            "spare",
+            "--node",
+            "pve2",
+            "--disk",
+            "local-lvm:1",
+            "-o",
+            "json",
         ])
         .await;
     assert_eq!(made.code, 0, "{made}");

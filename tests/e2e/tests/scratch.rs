@@ -101,7 +101,10 @@ async fn a_vm_from_scratch_lands_on_its_node_with_the_asked_hardware() {
     );
     // the create task is PVE's qmcreate on pve2
     let upid = result["upid"].as_str().unwrap();
-    assert!(upid.contains(":qmcreate:") && upid.starts_with("UPID:pve2:"), "{upid}");
+    assert!(
+        upid.contains(":qmcreate:") && upid.starts_with("UPID:pve2:"),
+        "{upid}"
+    );
     let guest = sandbox
         .pvectl(&["vm", "get", &vmid.to_string(), "-o", "json"])
         .await;
@@ -186,7 +189,9 @@ async fn a_container_gets_roots_keys_and_password_and_the_password_goes_nowhere_
         )
     );
     assert_eq!(result["started"], true);
-    let text = sandbox.ct_config_text("pve3", vmid).expect("the CT's config");
+    let text = sandbox
+        .ct_config_text("pve3", vmid)
+        .expect("the CT's config");
     let value = |key| config_value(&text, key);
     assert_eq!(value("lock"), None, "{text}");
     assert_eq!(value("hostname").as_deref(), Some("dns9"));
@@ -245,7 +250,8 @@ async fn a_create_from_scratch_that_loses_its_vmid_retries_with_the_next() {
     let first = created(&sandbox, &[&["vm", "create", "one"][..], &args].concat()).await;
     let (_, second, run) = created(&sandbox, &[&["vm", "create", "two"][..], &args].concat()).await;
     assert!(
-        run.stderr.contains("already exists on node 'pve2'") && run.stderr.contains("retrying with"),
+        run.stderr.contains("already exists on node 'pve2'")
+            && run.stderr.contains("retrying with"),
         "no retry shown: {run}"
     );
     assert_ne!(first.1, second);
@@ -287,9 +293,11 @@ async fn a_container_create_survives_an_agent_restart_and_task_watch_sees_it_end
             entry["action"] == "ct.create.create" && entry["operation"]["id"] == opid.as_str()
         })
     };
-    wait_for("the create mark in pve1's journal", Duration::from_secs(30), || {
-        create_mark(&sandbox)
-    })
+    wait_for(
+        "the create mark in pve1's journal",
+        Duration::from_secs(30),
+        || create_mark(&sandbox),
+    )
     .await;
     let binary = sandbox.fleet.binary().to_path_buf();
     let agent = sandbox.fleet.agent("pve1").unwrap();
@@ -304,7 +312,9 @@ async fn a_container_create_survives_an_agent_restart_and_task_watch_sees_it_end
     let result = watched.json();
     assert_eq!(result["kind"], "lxc", "{watched}");
     let vmid = u32::try_from(result["vmid"].as_u64().unwrap()).unwrap();
-    let text = sandbox.ct_config_text("pve1", vmid).expect("the CT's config");
+    let text = sandbox
+        .ct_config_text("pve1", vmid)
+        .expect("the CT's config");
     assert_eq!(config_value(&text, "lock"), None, "{text}");
     assert_eq!(
         config_value(&text, "rootfs"),

@@ -33,7 +33,10 @@ async fn bad_storages_volumes_and_bridges_are_refused_with_their_exit_codes() {
 
     let no_room = refused(&sandbox, &vm(&["--disk", "local-lvm:100000"])).await;
     assert_eq!(no_room.code, 5, "{no_room}");
-    assert!(no_room.stderr.contains("storage 'local-lvm' has"), "{no_room}");
+    assert!(
+        no_room.stderr.contains("storage 'local-lvm' has"),
+        "{no_room}"
+    );
 
     let iso = refused(&sandbox, &vm(&["--iso", "local:iso/nope.iso"])).await;
     assert_eq!(iso.code, 4, "{iso}");
@@ -72,7 +75,10 @@ async fn bad_storages_volumes_and_bridges_are_refused_with_their_exit_codes() {
             .contains("local:vztmpl/nope.tar.zst does not exist on node pve2"),
         "{rootdir}"
     );
-    assert!(rootdir.stderr.contains(CT_TEMPLATE), "what exists is named: {rootdir}");
+    assert!(
+        rootdir.stderr.contains(CT_TEMPLATE),
+        "what exists is named: {rootdir}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -80,7 +86,15 @@ async fn usage_errors_exit_2_before_anything_is_sent() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
     let conflict = refused(
         &sandbox,
-        &["vm", "create", "bad3", "--template", "debian-12", "--disk", "local-lvm:4"],
+        &[
+            "vm",
+            "create",
+            "bad3",
+            "--template",
+            "debian-12",
+            "--disk",
+            "local-lvm:4",
+        ],
     )
     .await;
     assert_eq!(conflict.code, 2, "{conflict}");
@@ -91,16 +105,38 @@ async fn usage_errors_exit_2_before_anything_is_sent() {
         "{conflict}"
     );
 
-    let spec = refused(&sandbox, &["vm", "create", "bad4", "--net", "bridge=vmbr0,tag=9999"]).await;
+    let spec = refused(
+        &sandbox,
+        &["vm", "create", "bad4", "--net", "bridge=vmbr0,tag=9999"],
+    )
+    .await;
     assert_eq!(spec.code, 2, "{spec}");
     assert!(spec.stderr.contains("tag is a VLAN id"), "{spec}");
 
     // stdin is not a terminal here: nobody can be asked
     let ostemplate = format!("--ostemplate={CT_TEMPLATE}");
-    let pipe = refused(&sandbox, &["ct", "create", "bad5", &ostemplate, "--password"]).await;
+    let pipe = refused(
+        &sandbox,
+        &["ct", "create", "bad5", &ostemplate, "--password"],
+    )
+    .await;
     assert_eq!(pipe.code, 2, "{pipe}");
     assert!(pipe.stderr.contains("--password-file FILE"), "{pipe}");
 
-    let value = refused(&sandbox, &["ct", "create", "bad6", &ostemplate, "--password", "hunter22"]).await;
-    assert_eq!(value.code, 2, "a password on the command line is refused: {value}");
+    let value = refused(
+        &sandbox,
+        &[
+            "ct",
+            "create",
+            "bad6",
+            &ostemplate,
+            "--password",
+            "hunter22",
+        ],
+    )
+    .await;
+    assert_eq!(
+        value.code, 2,
+        "a password on the command line is refused: {value}"
+    );
 }

@@ -10,10 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Scratch;
 use super::checks::{DiskNeed, Needs};
-use super::values;
+use super::values::{self, Basics};
 use crate::create::create_task::CreatePlan;
-use crate::create::record::Request;
-use crate::create::request::{check_dns_name, check_storage_id, normalize_tags};
+use crate::create::request::check_storage_id;
 use crate::error::AgentError;
 use crate::pmxcfs::GuestKind;
 use crate::pve_api::Params;
@@ -55,11 +54,9 @@ pub struct CtNic {
 /// A checked `CreateContainerRequest`; the journal's `ct.create` detail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerRecord {
-    pub hostname: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub node: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vmid: Option<u32>,
+    /// The hostname is the name.
+    #[serde(flatten)]
+    pub basics: Basics,
     pub ostemplate: String,
     pub rootfs_storage: String,
     pub rootfs_size_gib: u32,
@@ -76,43 +73,22 @@ pub struct ContainerRecord {
     #[serde(skip)]
     pub password: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cores: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_mib: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_mib: Option<u64>,
-    /// Lowercased, deduplicated, sorted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub start: bool,
-    #[serde(default)]
-    pub timeout_seconds: u32,
-}
-
-impl Request for ContainerRecord {
-    const ACTION: &'static str = "ct.create";
-    const KIND: OperationKind = OperationKind::CreateContainer;
-    const TARGET: &'static str = "ct";
-    const GUEST: GuestKind = GuestKind::Lxc;
-    const MAIN_TASK: &'static str = "create";
-
-    fn name(&self) -> &str {
-        &self.hostname
-    }
-
-    fn vmid(&self) -> Option<u32> {
-        self.vmid
-    }
-
-    fn timeout_seconds(&self) -> u32 {
-        self.timeout_seconds
-    }
 }
 
 /// Checks a request.
 pub fn check(request: v1::CreateContainerRequest) -> Result<ContainerRecord, AgentError> {
-    check_dns_name(&request.hostname, "hostname")?;
+    let basics = Basics {
+        name: request.hostname,
+        node: request.node,
+        vmid: request.vmid,
+        cores: Some(request.cores),
+        memory_mib: Some(request.memory_mib),
+        tags: request.tags,
+        start: request.start,
+        timeout_seconds: request.timeout_seconds,
+    };
+    let basics = Basics::check(basics, "hostname")?;
     if request.ostemplate.is_empty() {
         return Err(AgentError::invalid(
             "a container needs an OS template (local:vztmpl/...)",
@@ -150,13 +126,8 @@ pub fn check(request: v1::CreateContainerRequest) -> Result<ContainerRecord, Age
         .map(password)
         .transpose()?;
     Ok(ContainerRecord {
-        vmid: values::vmid(request.vmid)?,
-        cores: values::cores(request.cores)?,
-        memory_mib: values::memory(request.memory_mib)?,
+        basics,
         swap_mib: request.swap_mib,
-        tags: normalize_tags(&request.tags)?,
-        hostname: request.hostname,
-        node: request.node,
         ostemplate: request.ostemplate,
         rootfs_storage,
         rootfs_size_gib,
@@ -165,8 +136,6 @@ pub fn check(request: v1::CreateContainerRequest) -> Result<ContainerRecord, Age
         ssh_public_keys,
         password_set: password.is_some(),
         password,
-        start: request.start,
-        timeout_seconds: request.timeout_seconds,
     })
 }
 
@@ -242,6 +211,11 @@ fn password(text: String) -> Result<Secret, AgentError> {
 }
 
 impl Scratch for ContainerRecord {
+    const ACTION: &'static str = "ct.create";
+    const KIND: OperationKind = OperationKind::CreateContainer;
+    const TARGET: &'static str = "ct";
+    const GUEST: GuestKind = GuestKind::Lxc;
+
     fn needs(&self) -> Needs {
         Needs {
             disks: vec![DiskNeed {
@@ -258,14 +232,12 @@ impl Scratch for ContainerRecord {
     fn plan(&self) -> CreatePlan {
         let mut params = Params::new()
             .text("ostemplate", self.ostemplate.clone())
-            .text("hostname", self.hostname.clone())
+            .text("hostname", self.basics.name.clone())
             .text(
                 "rootfs",
                 format!("{}:{}", self.rootfs_storage, self.rootfs_size_gib),
             )
             .flag("unprivileged", self.unprivileged)
-            .opt_int("cores", self.cores)
-            .opt_int("memory", self.memory_mib)
             .opt_int("swap", self.swap_mib);
         for (index, nic) in self.nets.iter().enumerate() {
             let mut value = format!("name={},bridge={}", nic.name, nic.bridge);
@@ -289,22 +261,15 @@ impl Scratch for ContainerRecord {
         if let Some(Secret(password)) = &self.password {
             params = params.text("password", password.clone());
         }
-        if !self.tags.is_empty() {
-            params = params.text("tags", self.tags.join(";"));
-        }
         CreatePlan {
             kind: GuestKind::Lxc,
-            params,
+            params: self.basics.params(params),
             disks: vec![("rootfs".into(), self.rootfs_storage.clone())],
         }
     }
 
-    fn node(&self) -> &str {
-        &self.node
-    }
-
-    fn start_when_ready(&self) -> bool {
-        self.start
+    fn basics(&self) -> &Basics {
+        &self.basics
     }
 }
 

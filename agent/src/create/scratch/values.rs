@@ -1,13 +1,66 @@
-//! The single values of a create from scratch, checked as PVE's schema
-//! checks them (pve-facts §5, §8, §9): VMIDs, cores and memory, bridge
-//! names, VLAN tags, and volume ids of a given content type.
+//! The values of a create from scratch, checked as PVE's schema checks
+//! them (pve-facts §5, §8, §9): what every such guest has (name, node,
+//! VMID, cores, memory, tags, start, time limit), bridge names, VLAN tags,
+//! and volume ids of a given content type.
 use pvectl_proto::guest_values::{is_interface_name, volume_file};
 use pvectl_proto::routing::Vmid;
+use serde::{Deserialize, Serialize};
 
+use crate::create::request::{check_dns_name, normalize_tags};
 use crate::error::AgentError;
+use crate::pve_api::Params;
+
+/// What every guest from scratch has; part of each record the journal
+/// keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Basics {
+    /// The VM's name or the container's hostname.
+    pub name: String,
+    /// The node asked for; empty: the answering one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub node: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u64>,
+    /// Lowercased, deduplicated, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub start: bool,
+    /// 0: the agent's default.
+    #[serde(default)]
+    pub timeout_seconds: u32,
+}
+
+impl Basics {
+    /// Checks the values as a request carries them (cores and memory 0 for
+    /// PVE's defaults); `what` names the name (`VM name`, `hostname`).
+    pub fn check(raw: Basics, what: &str) -> Result<Basics, AgentError> {
+        check_dns_name(&raw.name, what)?;
+        Ok(Basics {
+            vmid: vmid(raw.vmid)?,
+            cores: cores(raw.cores.unwrap_or(0))?,
+            memory_mib: memory(raw.memory_mib.unwrap_or(0))?,
+            tags: normalize_tags(&raw.tags)?,
+            ..raw
+        })
+    }
+
+    /// Adds cores, memory and tags to a create's parameters.
+    pub fn params(&self, params: Params) -> Params {
+        let tags = Some(self.tags.join(";")).filter(|_| !self.tags.is_empty());
+        params
+            .opt_int("cores", self.cores)
+            .opt_int("memory", self.memory_mib)
+            .opt_text("tags", tags)
+    }
+}
 
 /// The VMID asked for, if any.
-pub fn vmid(vmid: Option<u32>) -> Result<Option<u32>, AgentError> {
+fn vmid(vmid: Option<u32>) -> Result<Option<u32>, AgentError> {
     if let Some(vmid) = vmid {
         Vmid::new(vmid).map_err(|e| AgentError::invalid(e.to_string()))?;
     }
@@ -15,7 +68,7 @@ pub fn vmid(vmid: Option<u32>) -> Result<Option<u32>, AgentError> {
 }
 
 /// Cores: 0 leaves PVE's default; else 1..=8192.
-pub fn cores(cores: u32) -> Result<Option<u32>, AgentError> {
+fn cores(cores: u32) -> Result<Option<u32>, AgentError> {
     match cores {
         0 => Ok(None),
         1..=8192 => Ok(Some(cores)),
@@ -26,7 +79,7 @@ pub fn cores(cores: u32) -> Result<Option<u32>, AgentError> {
 }
 
 /// Memory in MiB: 0 leaves PVE's default; else at least 16.
-pub fn memory(memory_mib: u64) -> Result<Option<u64>, AgentError> {
+fn memory(memory_mib: u64) -> Result<Option<u64>, AgentError> {
     match memory_mib {
         0 => Ok(None),
         1..16 => Err(AgentError::invalid("memory must be at least 16 MiB")),

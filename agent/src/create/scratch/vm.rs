@@ -9,10 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Scratch;
 use super::checks::{DiskNeed, Needs};
-use super::values;
+use super::values::{self, Basics};
 use crate::create::create_task::CreatePlan;
-use crate::create::record::Request;
-use crate::create::request::{check_dns_name, check_storage_id, normalize_tags};
+use crate::create::request::check_storage_id;
 use crate::error::AgentError;
 use crate::pmxcfs::GuestKind;
 use crate::pve_api::Params;
@@ -43,15 +42,8 @@ pub struct VmNic {
 /// A checked `CreateVmRequest`; the journal's `vm.create-scratch` detail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmRecord {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub node: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vmid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cores: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_mib: Option<u64>,
+    #[serde(flatten)]
+    pub basics: Basics,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disks: Vec<VmDisk>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -60,38 +52,21 @@ pub struct VmRecord {
     pub iso: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os_type: Option<String>,
-    /// Lowercased, deduplicated, sorted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub start: bool,
-    #[serde(default)]
-    pub timeout_seconds: u32,
-}
-
-impl Request for VmRecord {
-    const ACTION: &'static str = "vm.create-scratch";
-    const KIND: OperationKind = OperationKind::CreateVm;
-    const TARGET: &'static str = "vm";
-    const GUEST: GuestKind = GuestKind::Qemu;
-    const MAIN_TASK: &'static str = "create";
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn vmid(&self) -> Option<u32> {
-        self.vmid
-    }
-
-    fn timeout_seconds(&self) -> u32 {
-        self.timeout_seconds
-    }
 }
 
 /// Checks a request.
 pub fn check(request: v1::CreateVmRequest) -> Result<VmRecord, AgentError> {
-    check_dns_name(&request.name, "VM name")?;
+    let basics = Basics {
+        name: request.name,
+        node: request.node,
+        vmid: request.vmid,
+        cores: Some(request.cores),
+        memory_mib: Some(request.memory_mib),
+        tags: request.tags,
+        start: request.start,
+        timeout_seconds: request.timeout_seconds,
+    };
+    let basics = Basics::check(basics, "VM name")?;
     let iso = Some(request.iso).filter(|iso| !iso.is_empty());
     if let Some(iso) = &iso {
         values::volume(iso, "iso", "ISO")?;
@@ -111,18 +86,11 @@ pub fn check(request: v1::CreateVmRequest) -> Result<VmRecord, AgentError> {
         ));
     }
     Ok(VmRecord {
-        vmid: values::vmid(request.vmid)?,
-        cores: values::cores(request.cores)?,
-        memory_mib: values::memory(request.memory_mib)?,
+        basics,
         disks: disks(&request.disks, iso.is_some())?,
         nets: request.nets.iter().map(nic).collect::<Result<_, _>>()?,
-        tags: normalize_tags(&request.tags)?,
-        name: request.name,
-        node: request.node,
         iso,
         os_type,
-        start: request.start,
-        timeout_seconds: request.timeout_seconds,
     })
 }
 
@@ -204,6 +172,11 @@ fn nic(spec: &v1::NetSpec) -> Result<VmNic, AgentError> {
 }
 
 impl Scratch for VmRecord {
+    const ACTION: &'static str = "vm.create-scratch";
+    const KIND: OperationKind = OperationKind::CreateVm;
+    const TARGET: &'static str = "vm";
+    const GUEST: GuestKind = GuestKind::Qemu;
+
     fn needs(&self) -> Needs {
         Needs {
             disks: self
@@ -223,9 +196,7 @@ impl Scratch for VmRecord {
 
     fn plan(&self) -> CreatePlan {
         let mut params = Params::new()
-            .text("name", self.name.clone())
-            .opt_int("cores", self.cores)
-            .opt_int("memory", self.memory_mib)
+            .text("name", self.basics.name.clone())
             .opt_text("ostype", self.os_type.clone());
         if self.disks.iter().any(|disk| disk.key.starts_with("scsi")) {
             // PVE's wizard default: one controller per disk, IO threads possible
@@ -247,12 +218,9 @@ impl Scratch for VmRecord {
             }
             params = params.text(&format!("net{index}"), value);
         }
-        if !self.tags.is_empty() {
-            params = params.text("tags", self.tags.join(";"));
-        }
         CreatePlan {
             kind: GuestKind::Qemu,
-            params,
+            params: self.basics.params(params),
             disks: self
                 .disks
                 .iter()
@@ -261,12 +229,8 @@ impl Scratch for VmRecord {
         }
     }
 
-    fn node(&self) -> &str {
-        &self.node
-    }
-
-    fn start_when_ready(&self) -> bool {
-        self.start
+    fn basics(&self) -> &Basics {
+        &self.basics
     }
 }
 

@@ -53,11 +53,11 @@ pub(super) async fn create(
             .iter()
             .map(|net| ContainerNetSpec {
                 name: net.name.clone(),
-                bridge: net.bridge.clone(),
+                bridge: net.nic.bridge.clone(),
                 ip: net.ip.clone(),
                 gateway: net.gateway.clone(),
-                vlan_tag: net.tag,
-                firewall: net.firewall,
+                vlan_tag: net.nic.tag,
+                firewall: net.nic.firewall,
             })
             .collect(),
         privileged: args.privileged,
@@ -70,20 +70,15 @@ pub(super) async fn create(
         start: args.start,
         timeout_seconds: timeout_seconds(args.timeout),
     };
-    if dry_run {
-        let kind = if args.privileged {
-            "privileged"
-        } else {
-            "unprivileged"
-        };
-        writeln!(
-            io.stderr,
-            "would create {kind} ct {} from {} on {node}; nothing was changed",
-            args.name, args.ostemplate
-        )
-        .map_err(OutputError::from)?;
-        return Ok(());
-    }
+    let kind = if args.privileged {
+        "privileged"
+    } else {
+        "unprivileged"
+    };
+    let would = format!(
+        "create {kind} ct {} from {} on {node}",
+        args.name, args.ostemplate
+    );
     let how = Submit {
         cluster: &cluster,
         target: cluster.target(&node)?,
@@ -91,6 +86,7 @@ pub(super) async fn create(
         no_wait: args.no_wait,
         timeout: args.timeout,
         format: session.format,
+        dry_run: dry_run.then_some(would),
     };
     submit(
         how,

@@ -9,7 +9,6 @@ use super::super::remote::Session;
 use super::super::submit::{Submit, submit};
 use crate::Error;
 use crate::cli::PromoteArgs;
-use crate::output::OutputError;
 
 pub(super) async fn promote(
     session: &Session,
@@ -20,16 +19,6 @@ pub(super) async fn promote(
     let cluster = session.discover().await?;
     if let Some(node) = &args.node {
         cluster.member(node)?;
-    }
-    if dry_run {
-        let into = args.node.as_deref().unwrap_or("its own node");
-        writeln!(
-            io.stderr,
-            "would copy VM {} into the template range of {into} and convert the copy; nothing was changed",
-            args.source
-        )
-        .map_err(OutputError::from)?;
-        return Ok(());
     }
     let request = PromoteTemplateRequest {
         source_vmid: args.source.get(),
@@ -45,6 +34,13 @@ pub(super) async fn promote(
         no_wait: args.no_wait,
         timeout: None,
         format: session.format,
+        dry_run: dry_run.then(|| {
+            let into = args.node.as_deref().unwrap_or("its own node");
+            format!(
+                "copy VM {} into the template range of {into} and convert the copy",
+                args.source
+            )
+        }),
     };
     submit(
         how,

@@ -70,6 +70,7 @@ pub(super) async fn create(
         no_wait: args.no_wait,
         timeout: args.timeout,
         format: session.format,
+        dry_run: None,
     };
     submit(
         how,

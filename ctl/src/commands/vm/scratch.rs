@@ -11,7 +11,6 @@ use super::super::submit::{Submit, submit};
 use super::create::timeout_seconds;
 use crate::Error;
 use crate::cli::VmCreateArgs;
-use crate::output::OutputError;
 
 pub(super) async fn create(
     session: &Session,
@@ -23,16 +22,6 @@ pub(super) async fn create(
     let what = format!("vm {}", args.name);
     let node = creation_node(&cluster, args.node.as_deref(), &what, io).await?;
     let request = request(&args, &node);
-    if dry_run {
-        writeln!(
-            io.stderr,
-            "would create vm {} on {node}: {}; nothing was changed",
-            args.name,
-            describe(&request)
-        )
-        .map_err(OutputError::from)?;
-        return Ok(());
-    }
     let how = Submit {
         cluster: &cluster,
         target: cluster.target(&node)?,
@@ -40,6 +29,8 @@ pub(super) async fn create(
         no_wait: args.no_wait,
         timeout: args.timeout,
         format: session.format,
+        dry_run: dry_run
+            .then(|| format!("create vm {} on {node}: {}", args.name, describe(&request))),
     };
     submit(
         how,
@@ -71,10 +62,10 @@ fn request(args: &VmCreateArgs, node: &str) -> CreateVmRequest {
             .nets
             .iter()
             .map(|net| NetSpec {
-                bridge: net.bridge.clone(),
+                bridge: net.nic.bridge.clone(),
                 model: net.model.clone(),
-                vlan_tag: net.tag,
-                firewall: net.firewall,
+                vlan_tag: net.nic.tag,
+                firewall: net.nic.firewall,
             })
             .collect(),
         iso: scratch.iso.clone().unwrap_or_default(),

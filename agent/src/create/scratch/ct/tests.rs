@@ -1,5 +1,4 @@
 use super::*;
-use pvectl_proto::v1::ErrorKind;
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMq admin@lab";
 
@@ -30,9 +29,7 @@ fn request() -> v1::CreateContainerRequest {
 }
 
 fn invalid(request: v1::CreateContainerRequest) -> String {
-    let err = check(request).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{}", err.message);
-    err.message
+    super::super::invalid(check(request))
 }
 
 #[test]
@@ -56,12 +53,7 @@ fn the_password_goes_to_pve_but_never_into_the_journal_or_debug_output() {
     let back: ContainerRecord = serde_json::from_str(&journaled).unwrap();
     assert_eq!(back.password, None);
     let plan = record.plan();
-    let pairs: Vec<(&str, &str)> = plan
-        .params
-        .pairs()
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let pairs = plan.params.as_strs();
     assert_eq!(
         pairs,
         [

@@ -1,5 +1,4 @@
 use super::*;
-use pvectl_proto::v1::ErrorKind;
 
 fn request() -> v1::CreateVmRequest {
     v1::CreateVmRequest {
@@ -37,9 +36,7 @@ fn request() -> v1::CreateVmRequest {
 }
 
 fn invalid(request: v1::CreateVmRequest) -> String {
-    let err = check(request).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{}", err.message);
-    err.message
+    super::super::invalid(check(request))
 }
 
 #[test]
@@ -48,24 +45,17 @@ fn disks_without_a_key_take_the_next_free_scsi_slot() {
     let keys: Vec<&str> = record.disks.iter().map(|d| d.key.as_str()).collect();
     assert_eq!(keys, ["scsi0", "virtio0", "scsi1"]);
     assert_eq!(record.nets[0].model, "virtio");
-    assert_eq!(record.tags, ["prod", "web"]);
+    assert_eq!(record.basics.tags, ["prod", "web"]);
 }
 
 #[test]
 fn the_plan_has_pves_parameters_and_the_disks_to_verify() {
     let plan = check(request()).unwrap().plan();
-    let pairs: Vec<(&str, &str)> = plan
-        .params
-        .pairs()
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let pairs = plan.params.as_strs();
     assert_eq!(
         pairs,
         [
             ("name", "web1"),
-            ("cores", "2"),
-            ("memory", "2048"),
             ("ostype", "l26"),
             ("scsihw", "virtio-scsi-single"),
             ("scsi0", "local-lvm:32"),
@@ -73,6 +63,8 @@ fn the_plan_has_pves_parameters_and_the_disks_to_verify() {
             ("scsi1", "local-lvm:4"),
             ("ide2", "local:iso/debian-12.iso,media=cdrom"),
             ("net0", "virtio,bridge=vmbr0,firewall=1,tag=5"),
+            ("cores", "2"),
+            ("memory", "2048"),
             ("tags", "prod;web"),
         ]
     );
