@@ -77,6 +77,14 @@ fn template_validate_help_matches_its_snapshot() {
 }
 
 #[test]
+fn template_promote_help_matches_its_snapshot() {
+    check_help(
+        &["template", "promote", "--help"],
+        "template-promote-help.txt",
+    );
+}
+
+#[test]
 fn vm_help_matches_its_snapshot() {
     check_help(&["vm", "--help"], "vm-help.txt");
 }
@@ -84,6 +92,11 @@ fn vm_help_matches_its_snapshot() {
 #[test]
 fn vm_create_help_matches_its_snapshot() {
     check_help(&["vm", "create", "--help"], "vm-create-help.txt");
+}
+
+#[test]
+fn ct_create_help_matches_its_snapshot() {
+    check_help(&["ct", "create", "--help"], "ct-create-help.txt");
 }
 
 #[test]

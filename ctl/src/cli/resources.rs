@@ -180,8 +180,8 @@ pub struct CtCreateArgs {
     /// Root disk, STORAGE:GiB [default: PVE's, local:4]
     #[arg(long, value_name = "STORAGE:GIB", value_parser = guest_specs::disk)]
     pub rootfs: Option<DiskArg>,
-    /// Interface: name=eth0,bridge=BRIDGE[,ip=dhcp|manual|CIDR][,gw=IP][,tag=VLAN][,firewall=1];
-    /// repeat for more
+    /// Interface, e.g. name=eth0,bridge=vmbr0,ip=10.0.0.5/24,gw=10.0.0.1 (keys: name, bridge,
+    /// ip as dhcp|manual|CIDR, gw, tag, firewall=1); repeat for more
     #[arg(long = "net", value_name = "SPEC", value_parser = guest_specs::ct_net)]
     pub nets: Vec<CtNetArg>,
     /// An unprivileged container, PVE's default on create
