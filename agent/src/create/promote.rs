@@ -40,7 +40,7 @@ pub async fn start(
     caller: &Caller,
     request: PromoteTemplateRequest,
 ) -> Result<Arc<Operation>, AgentError> {
-    let name = format!("{}", request.source_vmid);
+    let name = request.source_vmid.to_string();
     let checked = request::check(request, &ctx.node);
     let mut record = match checked {
         Ok(record) => record,
@@ -62,7 +62,6 @@ async fn routed(ctx: &AgentCtx, record: &mut PromoteRecord) -> Result<(), AgentE
             "guest {source} is a container: pvectl promotes VMs into template ranges"
         )));
     }
-    let view = ctx.cluster().await?;
     let range = target_range(ctx, record).await?;
     let source_info = read_source(ctx, source).await?;
     if source_info.is_template()
@@ -70,12 +69,6 @@ async fn routed(ctx: &AgentCtx, record: &mut PromoteRecord) -> Result<(), AgentE
     {
         return Err(AgentError::refused(format!(
             "template {source} already lies in node {}'s template range {range}: nothing to promote",
-            record.node
-        )));
-    }
-    if view.member(&record.node).is_none() {
-        return Err(AgentError::not_found(format!(
-            "node '{}' is not a member of the cluster",
             record.node
         )));
     }

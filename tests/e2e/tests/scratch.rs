@@ -3,9 +3,11 @@
 //! the placed) node, outside every template range; a container gets root's
 //! keys and password without the password reaching any config, journal or
 //! output; a lost VMID is retried; `--no-wait` hands back an operation that
-//! `task watch` follows, also across an agent restart.
+//! `task watch` follows, also across an agent restart; and all of it also
+//! works in API-only mode.
 use std::time::Duration;
 
+use pve_sim::agents::FleetOptions;
 use pve_sim::model::SimOptions;
 use pve_sim::seed::{CT_TEMPLATE, ISO};
 use pve_sim::{Fault, RaceShape};
@@ -221,6 +223,14 @@ async fn a_container_gets_roots_keys_and_password_and_the_password_goes_nowhere_
     for node in ["pve1", "pve2", "pve3"] {
         let journal = std::fs::read_to_string(sandbox.journal_path(node)).unwrap_or_default();
         assert!(!journal.contains(PASSWORD), "{node}'s journal holds it");
+        let log = sandbox
+            .cluster
+            .dir()
+            .join("agents")
+            .join(node)
+            .join("agent.log");
+        let log = std::fs::read_to_string(log).expect("the agent log");
+        assert!(!log.contains(PASSWORD), "{node}'s agent log holds it");
     }
     let journaled = sandbox
         .journal_entries("pve3")
@@ -323,4 +333,51 @@ async fn a_container_create_survives_an_agent_restart_and_task_watch_sees_it_end
     );
     let verify = sandbox.pvectl(&["audit", "verify"]).await;
     assert_eq!(verify.code, 0, "{verify}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_api_only_mode_guests_from_scratch_and_promotions_succeed() {
+    let options = FleetOptions {
+        api_only: true,
+        ..FleetOptions::default()
+    };
+    let sandbox = Sandbox::start_with(Sandbox::fast(), options).await.unwrap();
+    let (_, vm, _) = created(
+        &sandbox,
+        &[
+            "vm",
+            "create",
+            "plain1",
+            "--node",
+            "pve2",
+            "--disk",
+            "local-lvm:2",
+            "--net",
+            "bridge=vmbr0",
+        ],
+    )
+    .await;
+    let text = sandbox.config_text("pve2", vm).expect("the VM's config");
+    assert_eq!(
+        config_value(&text, "scsi0"),
+        Some(format!("local-lvm:vm-{vm}-disk-0,size=2G"))
+    );
+    let ostemplate = format!("--ostemplate={CT_TEMPLATE}");
+    let (_, ct, _) = created(
+        &sandbox,
+        &["ct", "create", "plain2", "--node", "pve2", &ostemplate],
+    )
+    .await;
+    assert!(sandbox.ct_config_text("pve2", ct).is_some());
+    let promoted = sandbox
+        .pvectl(&["template", "promote", &vm.to_string(), "-o", "json"])
+        .await;
+    assert_eq!(promoted.code, 0, "{promoted}");
+    assert_eq!(promoted.json()["vmid"], 9202, "{promoted}");
+    let text = sandbox.config_text("pve2", 9202).expect("the template");
+    assert_eq!(
+        config_value(&text, "template").as_deref(),
+        Some("1"),
+        "{text}"
+    );
 }
