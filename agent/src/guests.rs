@@ -4,6 +4,8 @@
 //! and for the create path.
 
 mod convert;
+mod list;
+mod live;
 pub mod locate;
 pub mod read;
 
@@ -13,6 +15,9 @@ use crate::context::AgentCtx;
 use crate::error::AgentError;
 use crate::pmxcfs::GuestKind;
 
+pub use convert::ConfigFacts;
+pub use list::list_guests;
+pub use live::LiveView;
 pub use locate::{GuestIndex, Located};
 pub use read::{config_path, read_config};
 
@@ -49,7 +54,8 @@ pub async fn get_guest(ctx: &AgentCtx, vmid: u32) -> Result<v1::Guest, AgentErro
         .status_current(&ctx.node, located.kind, vmid)
         .await
         .map_err(|e| AgentError::pve(&format!("reading the status of guest {vmid}"), &e))?;
-    Ok(convert::guest(&located, &parsed.config, &status))
+    let facts = ConfigFacts::of(&parsed.config);
+    Ok(convert::guest(&located, &facts, &status))
 }
 
 /// `GetGuestConfig`: the config with pending changes and digest.

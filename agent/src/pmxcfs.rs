@@ -30,4 +30,5 @@ pub use guest_config::{
 pub use members::{ClusterInfo, MemberNode, Members};
 pub use property_string::{PropertyString, PropertyStringError};
 pub use status_json::StatusFileError;
+pub(crate) use text::split_list;
 pub use vmlist::{GuestType, Vmlist, VmlistEntry};

@@ -32,7 +32,7 @@ pub use params::Params;
 pub use token::{ApiToken, TokenError};
 pub use types::{
     ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, NodeCpuInfo,
-    NodeMemory, NodeStatus, NodeVm, PendingEntry, StorageContent, StorageStatus, TaskExit,
+    NodeGuest, NodeMemory, NodeStatus, PendingEntry, StorageContent, StorageStatus, TaskExit,
     TaskListEntry, TaskLog, TaskLogLine, TaskStatus, Version,
 };
 

@@ -5,9 +5,9 @@ use pvectl_proto::v1::agent_server::Agent;
 use pvectl_proto::v1::{
     CreateEvent, CreateVmFromTemplateRequest, GetGuestConfigRequest, GetGuestRequest,
     GetJournalHeadRequest, GetNodeInfoRequest, Guest, GuestConfig, JournalEntry, JournalHead,
-    ListOperationsRequest, ListOperationsResponse, ListTemplatesRequest, ListTemplatesResponse,
-    NodeInfo, NodeResources, ReadJournalRequest, ValidateTemplateRequest, ValidateTemplateResponse,
-    WatchOperationRequest,
+    ListGuestsRequest, ListGuestsResponse, ListOperationsRequest, ListOperationsResponse,
+    ListTemplatesRequest, ListTemplatesResponse, NodeInfo, NodeResources, ReadJournalRequest,
+    ValidateTemplateRequest, ValidateTemplateResponse, WatchOperationRequest,
 };
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
@@ -74,6 +74,16 @@ impl Agent for AgentService {
                 memory_free_bytes: status.memory.free,
             }),
         }))
+    }
+
+    async fn list_guests(
+        &self,
+        request: Request<ListGuestsRequest>,
+    ) -> Result<Response<ListGuestsResponse>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(
+            guests::list_guests(&self.ctx, &request).await?,
+        ))
     }
 
     async fn get_guest(

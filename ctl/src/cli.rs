@@ -14,7 +14,8 @@ use crate::output::OutputFormat;
 use crate::pki::{self, Role};
 
 pub use resources::{
-    AuditCommand, NodeCommand, TaskCommand, TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
+    AuditCommand, CtCommand, GuestListArgs, GuestSelectArgs, NodeCommand, TaskCommand,
+    TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
 };
 
 /// Manage Proxmox VE clusters through their pvectl agents.
@@ -70,6 +71,9 @@ pub enum Command {
     /// Virtual machines
     #[command(subcommand)]
     Vm(VmCommand),
+    /// Containers
+    #[command(subcommand)]
+    Ct(CtCommand),
     /// Operations the agents run
     #[command(subcommand)]
     Task(TaskCommand),

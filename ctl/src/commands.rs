@@ -3,6 +3,8 @@
 
 mod audit;
 mod config;
+mod ct;
+mod guest;
 mod locate;
 mod node;
 mod operation;
@@ -48,6 +50,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<(), Error> {
         Command::Node(command) => node::run(command, &cli.global, io),
         Command::Template(command) => template::run(command, &cli.global, io),
         Command::Vm(command) => vm::run(command, &cli.global, io),
+        Command::Ct(command) => ct::run(command, &cli.global, io),
         Command::Task(command) => task::run(command, &cli.global, io),
         Command::Audit(command) => audit::run(command, &cli.global, io),
     }

@@ -105,6 +105,28 @@ pub enum CommandError {
     },
     #[error("node {node}: the agent ended the create without any event")]
     NoEvents { node: String },
+    #[error("guest {vmid} is {actual}, not {wanted}: use `pvectl {resource} {verb} {vmid}`")]
+    WrongKind {
+        vmid: u32,
+        /// What it is (`a container`).
+        actual: &'static str,
+        /// What the command acts on (`a VM`).
+        wanted: &'static str,
+        /// The resource that acts on it (`ct`).
+        resource: &'static str,
+        verb: &'static str,
+    },
+    #[error(
+        "no {noun} {} on any node{}",
+        vmids.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+        not_asked(unreachable)
+    )]
+    GuestsNotFound {
+        /// `VM` or `container`.
+        noun: &'static str,
+        vmids: Vec<u32>,
+        unreachable: Vec<String>,
+    },
     #[error("no operation {operation_id:?} on any node{}", not_asked(unreachable))]
     OperationNotFound {
         operation_id: String,
@@ -124,6 +146,7 @@ impl CommandError {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             CommandError::TemplateNotFound { unreachable, .. }
+            | CommandError::GuestsNotFound { unreachable, .. }
             | CommandError::OperationNotFound { unreachable, .. } => {
                 if unreachable.is_empty() {
                     ExitStatus::NotFound
@@ -132,6 +155,7 @@ impl CommandError {
                 }
             }
             CommandError::ValidationFailed { .. } => ExitStatus::Refused,
+            CommandError::WrongKind { .. } => ExitStatus::NotFound,
             CommandError::Partial { .. } => ExitStatus::Partial,
             CommandError::JournalBroken { .. }
             | CommandError::StreamEnded { .. }

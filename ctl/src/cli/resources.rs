@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use pvectl_proto::Vmid;
+use pvectl_proto::v1::GuestStatus;
 
 use crate::cluster::routing::TemplateArg;
 use crate::duration::parse_duration;
 use crate::guest_names;
+use crate::selector::{self, Selector};
 
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
@@ -58,12 +60,70 @@ pub struct ValidateArgs {
 pub enum VmCommand {
     /// Create a VM by cloning a template on the template's node
     Create(VmCreateArgs),
+    /// VMs of every node (or one), sorted by VMID; -o wide adds resources
+    List(GuestListArgs),
     /// One VM, asked of the node it lives on
     Get {
         /// The VM's VMID
         #[arg(value_name = "VMID")]
         vmid: Vmid,
     },
+    /// A VM's config as stored, pending changes beside current values
+    Config {
+        /// The VM's VMID
+        #[arg(value_name = "VMID")]
+        vmid: Vmid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CtCommand {
+    /// Containers of every node (or one), sorted by VMID; -o wide adds resources
+    List(GuestListArgs),
+    /// One container, asked of the node it lives on
+    Get {
+        /// The container's VMID
+        #[arg(value_name = "VMID")]
+        vmid: Vmid,
+    },
+    /// A container's config as stored, pending changes beside current values
+    Config {
+        /// The container's VMID
+        #[arg(value_name = "VMID")]
+        vmid: Vmid,
+    },
+}
+
+/// Filters of `vm list` and `ct list`.
+#[derive(Debug, Clone, Args)]
+pub struct GuestListArgs {
+    /// Only this node's guests
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// Only guests in this state (running, stopped, paused, suspended)
+    #[arg(long, value_name = "STATE", value_parser = selector::parse_status)]
+    pub status: Option<GuestStatus>,
+    /// Only guests carrying this tag; repeat to require several
+    #[arg(long = "tag", value_name = "TAG", value_parser = guest_names::tag)]
+    pub tags: Vec<String>,
+    /// Only templates
+    #[arg(long)]
+    pub template: bool,
+}
+
+/// Which guests a bulk command acts on: VMIDs, a selector, or all of them.
+#[derive(Debug, Clone, Args)]
+#[group(id = "guests", required = true, multiple = false)]
+pub struct GuestSelectArgs {
+    /// VMIDs of the guests
+    #[arg(value_name = "VMID", group = "guests")]
+    pub vmids: Vec<Vmid>,
+    /// Guests matching every term, e.g. tag=web,status=running (keys: tag, status, node, name)
+    #[arg(short = 'l', long, value_name = "TERMS", group = "guests")]
+    pub selector: Option<Selector>,
+    /// Every guest of the kind (templates excluded)
+    #[arg(long, group = "guests")]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
