@@ -45,16 +45,9 @@ impl Agent for AgentService {
         })?;
         let mut node = ClusterView::to_proto(me, port);
         node.agent_version = env!("CARGO_PKG_VERSION").to_string();
-        let status = ctx
-            .pve
-            .node_status(&ctx.node)
-            .await
-            .map_err(|e| AgentError::pve("reading the node status", &e))?;
-        let version = ctx
-            .pve
-            .version()
-            .await
-            .map_err(|e| AgentError::pve("reading the PVE version", &e))?;
+        let (status, version) = tokio::join!(ctx.pve.node_status(&ctx.node), ctx.pve.version());
+        let status = status.map_err(|e| AgentError::pve("reading the node status", &e))?;
+        let version = version.map_err(|e| AgentError::pve("reading the PVE version", &e))?;
         Ok(Response::new(NodeInfo {
             node: Some(node),
             cluster_name: view.name.clone(),
