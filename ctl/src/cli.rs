@@ -14,7 +14,8 @@ use crate::output::OutputFormat;
 use crate::pki::{self, Role};
 
 pub use resources::{
-    AuditCommand, NodeCommand, TaskCommand, TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
+    AuditCommand, NodeCommand, TaskCommand, TaskListArgs, TemplateCommand, ValidateArgs, VmCommand,
+    VmCreateArgs,
 };
 
 /// Manage Proxmox VE clusters through their pvectl agents.
@@ -70,7 +71,7 @@ pub enum Command {
     /// Virtual machines
     #[command(subcommand)]
     Vm(VmCommand),
-    /// Operations the agents run
+    /// PVE tasks and the operations the agents run
     #[command(subcommand)]
     Task(TaskCommand),
     /// The agents' hash-chained journals
