@@ -71,7 +71,7 @@ pub enum Command {
     /// Virtual machines
     #[command(subcommand)]
     Vm(VmCommand),
-    /// PVE tasks and the operations the agents run
+    /// Operations the agents run
     #[command(subcommand)]
     Task(TaskCommand),
     /// The agents' hash-chained journals
