@@ -105,13 +105,11 @@ async fn resolve(ctx: &Ctx, task: Option<&TaskRef>) -> Result<Named, AgentError>
             }
             Ok(Named::Task(upid))
         }
-        Some(task_ref::By::OperationId(id)) => ctx
-            .operations
-            .get(id)
-            .map(Named::Operation)
-            .ok_or_else(|| {
+        Some(task_ref::By::OperationId(id)) => {
+            ctx.operations.get(id).map(Named::Operation).ok_or_else(|| {
                 AgentError::not_found(format!("operation '{id}' is not known to this agent"))
-            }),
+            })
+        }
     }
 }
 

@@ -114,10 +114,7 @@ mod tests {
 
     #[test]
     fn since_is_a_duration_ago_or_a_utc_time() {
-        assert_eq!(
-            parse_since("2h"),
-            Ok(Since::Ago(Duration::from_secs(7200)))
-        );
+        assert_eq!(parse_since("2h"), Ok(Since::Ago(Duration::from_secs(7200))));
         assert_eq!(
             parse_since("2024-12-31T23:59:59Z"),
             Ok(Since::At(1_735_689_599_000))

@@ -69,7 +69,9 @@ impl FromStr for Upid {
             .ok_or_else(|| fail("it does not end with ':'"))?;
         let fields: Vec<&str> = body.split(':').collect();
         let [node, pid, pstart, starttime, task_type, id, user] = fields[..] else {
-            return Err(fail("it does not have 7 fields between 'UPID:' and the final ':'"));
+            return Err(fail(
+                "it does not have 7 fields between 'UPID:' and the final ':'",
+            ));
         };
         if !is_node_name(node) {
             return Err(fail("the node is not a node name"));

@@ -28,7 +28,7 @@ pub async fn records(
         vmid: filter.vmid,
         typefilter: (!filter.task_type.is_empty()).then(|| filter.task_type.clone()),
         errors: filter.errors_only.then_some(true),
-        since: (filter.since_unix_ms > 0).then(|| filter.since_unix_ms / 1000),
+        since: (filter.since_unix_ms > 0).then_some(filter.since_unix_ms / 1000),
         ..TaskFilter::default()
     };
     let entries = pve
@@ -88,12 +88,16 @@ async fn end_time(pve: &PveClient, upid: &Upid) -> i64 {
         limit: Some(1000),
         ..TaskFilter::default()
     };
-    let listed = pve.tasks(&upid.node, &query).await.ok().and_then(|entries| {
-        entries
-            .into_iter()
-            .find(|entry| entry.upid == upid.as_str())
-            .and_then(|entry| entry.endtime)
-    });
+    let listed = pve
+        .tasks(&upid.node, &query)
+        .await
+        .ok()
+        .and_then(|entries| {
+            entries
+                .into_iter()
+                .find(|entry| entry.upid == upid.as_str())
+                .and_then(|entry| entry.endtime)
+        });
     match listed {
         Some(endtime) => endtime.saturating_mul(1000),
         None => now_unix_ms(),

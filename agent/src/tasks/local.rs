@@ -14,6 +14,7 @@ use std::time::UNIX_EPOCH;
 use pvectl_proto::Upid;
 
 use super::records::{Ended, TaskRecord, merge, parse_active, parse_index};
+use crate::pve_api::TaskExit;
 use crate::watch::TaskEnd;
 
 /// Bytes read from a log's end to find its last line (as PVE's
@@ -115,13 +116,15 @@ impl TaskDir {
         let mut tail = Vec::new();
         file.read_to_end(&mut tail).map_err(fail)?;
         let text = String::from_utf8_lossy(&tail);
-        let Some(end) = text.lines().last().and_then(TaskEnd::from_line) else {
+        let last = text.lines().last().unwrap_or_default();
+        if TaskEnd::from_line(last).is_none() {
             return Ok(None);
-        };
+        }
+        let exit = TaskExit::parse(last.strip_prefix("TASK ").unwrap_or(last));
         let unix_ms = modified
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        Ok(Some(Ended::from_log(&end, unix_ms)))
+        Ok(Some(Ended::from_exit(&exit, unix_ms)))
     }
 
     /// A file of the directory's top level; empty when it does not exist.

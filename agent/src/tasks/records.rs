@@ -9,7 +9,6 @@ use pvectl_proto::Upid;
 use pvectl_proto::v1::{ListTasksRequest, Task, TaskSource, TaskState};
 
 use crate::pve_api::TaskExit;
-use crate::watch::TaskEnd;
 
 /// How many tasks a listing returns when the request says 0 (PVE's default).
 pub const DEFAULT_LIMIT: usize = 50;
@@ -31,17 +30,7 @@ pub struct Ended {
 }
 
 impl Ended {
-    /// The end a log's final line announces, at `unix_ms`.
-    pub fn from_log(end: &TaskEnd, unix_ms: i64) -> Ended {
-        let status = match end {
-            TaskEnd::Ok => "OK".to_string(),
-            TaskEnd::Warnings(n) => format!("WARNINGS: {n}"),
-            TaskEnd::Error(message) => message.clone(),
-        };
-        Ended { unix_ms, status }
-    }
-
-    /// The end a waiter saw, at `unix_ms`.
+    /// The end a waiter or a log's final line reports, at `unix_ms`.
     pub fn from_exit(exit: &TaskExit, unix_ms: i64) -> Ended {
         let status = match exit {
             TaskExit::Ok => "OK".to_string(),

@@ -53,11 +53,10 @@ pub async fn stream_log(
         }));
     }
     let lines = current_lines(ctx, &upid, start).await?;
-    let task = record
-        .end
-        .is_some()
-        .then(|| task_of(ctx, &record));
-    Ok(Box::pin(futures::stream::iter(chunks(lines, task).into_iter().map(Ok))))
+    let task = record.end.is_some().then(|| task_of(ctx, &record));
+    Ok(Box::pin(futures::stream::iter(
+        chunks(lines, task).into_iter().map(Ok),
+    )))
 }
 
 /// The PVE task an operation runs now; with `wait`, an operation that has

@@ -167,7 +167,9 @@ fn a_task_directory_gives_running_and_finished_tasks_with_their_ends() {
     let now = Arc::new(AtomicI64::new(0x66A0B2FF));
     let sim = sim_dir(tmp.path(), &now);
     let clone = sim.start(&sim_upid(CLONE)).unwrap();
-    clone.line("transferred 1.0 GiB of 4.0 GiB (25.00%)").unwrap();
+    clone
+        .line("transferred 1.0 GiB of 4.0 GiB (25.00%)")
+        .unwrap();
     clone.finish(&SimEnd::Ok).unwrap();
     now.store(0x66A0B300, Ordering::SeqCst);
     let failed = sim.start(&sim_upid(FAILED)).unwrap();
@@ -201,8 +203,14 @@ fn a_finished_task_only_the_archive_holds_is_found_there() {
     let sim = sim_dir(tmp.path(), &now);
     // 30 finished tasks push the oldest out of `active` (it keeps 25)
     for i in 0..30 {
-        let text = format!("UPID:pve1:00000001:00000001:{:08X}:qmstart:100:root@pam:", 0x66A0_0000 + i);
-        sim.start(&sim_upid(&text)).unwrap().finish(&SimEnd::Ok).unwrap();
+        let text = format!(
+            "UPID:pve1:00000001:00000001:{:08X}:qmstart:100:root@pam:",
+            0x66A0_0000 + i
+        );
+        sim.start(&sim_upid(&text))
+            .unwrap()
+            .finish(&SimEnd::Ok)
+            .unwrap();
     }
     let oldest = upid("UPID:pve1:00000001:00000001:66A00000:qmstart:100:root@pam:");
     let dir = TaskDir::new(tmp.path());
@@ -218,7 +226,11 @@ fn a_log_ending_in_its_final_line_is_ended_before_active_says_so() {
     let log = tmp.path().join("2");
     std::fs::create_dir_all(&log).unwrap();
     std::fs::write(tmp.path().join("active"), format!("{CLONE} 0\n")).unwrap();
-    std::fs::write(log.join(CLONE), "create full clone\nTASK ERROR: clone failed: boom\n").unwrap();
+    std::fs::write(
+        log.join(CLONE),
+        "create full clone\nTASK ERROR: clone failed: boom\n",
+    )
+    .unwrap();
     let dir = TaskDir::new(tmp.path());
     let records = dir.records(false).unwrap();
     let end = records[0].end.clone().expect("ended by its final line");

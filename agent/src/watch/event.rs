@@ -139,7 +139,8 @@ pub fn config_vmid(name: &OsStr) -> Option<u32> {
 /// Whether `name` is a UPID and so a task log's file name:
 /// `UPID:<node>:<pid>:<pstart>:<starttime>:<type>:<id>:<user>:`.
 pub fn is_task_log_name(name: &OsStr) -> bool {
-    name.to_str().is_some_and(|name| name.parse::<Upid>().is_ok())
+    name.to_str()
+        .is_some_and(|name| name.parse::<Upid>().is_ok())
 }
 
 /// Where PVE keeps the log of task `upid`: `<task_root>/<last hex digit of starttime>/<upid>`.

@@ -85,7 +85,9 @@ where
         }
     }
     let node = owner_by_listing(cluster, operation_id, io).await?;
-    let value = cluster.call_at(&cluster.target(&node)?, name, &call).await?;
+    let value = cluster
+        .call_at(&cluster.target(&node)?, name, &call)
+        .await?;
     Ok((node, value))
 }
 

@@ -13,24 +13,29 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// `vm create NAME --template ubuntu-24.04 --node NODE -o json` and
+/// `extra`, which must succeed; its JSON.
+async fn create(sandbox: &Sandbox, name: &str, node: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "vm",
+        "create",
+        name,
+        "--template",
+        "ubuntu-24.04",
+        "--node",
+        node,
+        "-o",
+        "json",
+    ];
+    args.extend(extra);
+    let run = sandbox.pvectl(&args).await;
+    assert_eq!(run.code, 0, "{run}");
+    run.json()
+}
+
 /// Starts a create that returns at once; its operation id.
 async fn create_no_wait(sandbox: &Sandbox, name: &str, node: &str) -> String {
-    let run = sandbox
-        .pvectl(&[
-            "vm",
-            "create",
-            name,
-            "--template",
-            "ubuntu-24.04",
-            "--node",
-            node,
-            "--no-wait",
-            "-o",
-            "json",
-        ])
-        .await;
-    assert_eq!(run.code, 0, "{run}");
-    run.json()["operation_id"]
+    create(sandbox, name, node, &["--no-wait"]).await["operation_id"]
         .as_str()
         .expect("an operation id")
         .to_owned()
@@ -61,26 +66,12 @@ fn find<'a>(tasks: &'a [Value], upid: &str) -> Option<&'a Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn list_shows_running_and_finished_tasks_of_every_node_newest_first() {
-    let sandbox = Sandbox::start(
-        Sandbox::fast().fault(Fault::LockNeverReleased { vmid: Some(9200) }),
-    )
-    .await
-    .unwrap();
-    let done = sandbox
-        .pvectl(&[
-            "vm",
-            "create",
-            "app1",
-            "--template",
-            "ubuntu-24.04",
-            "--node",
-            "pve1",
-            "-o",
-            "json",
-        ])
-        .await;
-    assert_eq!(done.code, 0, "{done}");
-    let finished_upid = done.json()["upid"].as_str().unwrap().to_owned();
+    let sandbox =
+        Sandbox::start(Sandbox::fast().fault(Fault::LockNeverReleased { vmid: Some(9200) }))
+            .await
+            .unwrap();
+    let done = create(&sandbox, "app1", "pve1", &[]).await;
+    let finished_upid = done["upid"].as_str().unwrap().to_owned();
     let hung_op = create_no_wait(&sandbox, "app2", "pve2").await;
     let hung_upid = running_clone(&sandbox, "pve2").await;
 
@@ -88,14 +79,22 @@ async fn list_shows_running_and_finished_tasks_of_every_node_newest_first() {
     let finished = find(&tasks, &finished_upid).expect("pve1's finished clone");
     assert_eq!(
         (&finished["node"], &finished["type"], &finished["state"]),
-        (&Value::from("pve1"), &Value::from("qmclone"), &Value::from("ok"))
+        (
+            &Value::from("pve1"),
+            &Value::from("qmclone"),
+            &Value::from("ok")
+        )
     );
     assert_eq!(finished["exit_status"], "OK");
-    assert_eq!(finished["operation_id"], done.json()["operation_id"]);
+    assert_eq!(finished["operation_id"], done["operation_id"]);
     assert!(finished["ended"].is_string(), "{finished}");
     let running = find(&tasks, &hung_upid).expect("pve2's running clone");
     assert_eq!(
-        (&running["node"], &running["state"], &running["operation_id"]),
+        (
+            &running["node"],
+            &running["state"],
+            &running["operation_id"]
+        ),
         (
             &Value::from("pve2"),
             &Value::from("running"),
@@ -121,7 +120,10 @@ async fn list_shows_running_and_finished_tasks_of_every_node_newest_first() {
         .pvectl(&["task", "list", "--node", "pve1", "-o", "name"])
         .await;
     assert_eq!(pve1.code, 0, "{pve1}");
-    assert!(pve1.stdout.contains(&format!("task/{finished_upid}\n")), "{pve1}");
+    assert!(
+        pve1.stdout.contains(&format!("task/{finished_upid}\n")),
+        "{pve1}"
+    );
     assert!(!pve1.stdout.contains(&hung_upid), "{pve1}");
 
     let table = sandbox.pvectl(&["task", "list", "--type", "qmclone"]).await;
@@ -153,7 +155,9 @@ async fn logs_follow_streams_a_slow_clones_progress_as_written_and_ends_with_its
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     while let Some(line) = lines.next_line().await.unwrap() {
-        if line.starts_with("transferred") && seen.iter().all(|l: &String| !l.starts_with("transferred")) {
+        if line.starts_with("transferred")
+            && seen.iter().all(|l: &String| !l.starts_with("transferred"))
+        {
             // the first progress line arrives while the clone still runs
             assert!(
                 !sandbox.running_tasks("pve1", "qmclone").is_empty(),
@@ -173,7 +177,11 @@ async fn logs_follow_streams_a_slow_clones_progress_as_written_and_ends_with_its
     assert_eq!(seen.last().map(String::as_str), Some("TASK OK"));
     let tasks = listed(&sandbox, &["--node", "pve1", "--type", "qmclone"]).await;
     let upid = tasks[0]["upid"].as_str().unwrap();
-    assert_eq!(seen, sandbox.task_log(upid).unwrap(), "every line, in order");
+    assert_eq!(
+        seen,
+        sandbox.task_log(upid).unwrap(),
+        "every line, in order"
+    );
 
     // the same log again, now finished, by its UPID
     let again = sandbox.pvectl(&["task", "logs", upid]).await;
@@ -269,7 +277,8 @@ async fn unknown_and_malformed_task_ids_are_refused_precisely() {
     let run = sandbox.pvectl(&["task", "logs", unknown]).await;
     assert_eq!(run.code, 4, "{run}");
     assert!(
-        run.stderr.contains(&format!("node 'pve2' has no task {unknown}")),
+        run.stderr
+            .contains(&format!("node 'pve2' has no task {unknown}")),
         "{run}"
     );
 
@@ -284,12 +293,17 @@ async fn unknown_and_malformed_task_ids_are_refused_precisely() {
     let run = sandbox.pvectl(&["task", "stop", "pve1-1-999"]).await;
     assert_eq!(run.code, 4, "{run}");
     assert!(
-        run.stderr.contains("no operation \"pve1-1-999\" on any node"),
+        run.stderr
+            .contains("no operation \"pve1-1-999\" on any node"),
         "{run}"
     );
 
     let run = sandbox
-        .pvectl(&["task", "logs", "UPID:pve1:0001:00000001:66A0B1C2:qmclone::root@pam:"])
+        .pvectl(&[
+            "task",
+            "logs",
+            "UPID:pve1:0001:00000001:66A0B1C2:qmclone::root@pam:",
+        ])
         .await;
     assert_eq!(run.code, 2, "{run}");
     assert!(run.stderr.contains("the pid is not 8 hex digits"), "{run}");
@@ -298,20 +312,7 @@ async fn unknown_and_malformed_task_ids_are_refused_precisely() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_whose_agent_is_down_is_named_and_the_others_are_listed_with_exit_3() {
     let mut sandbox = Sandbox::three_nodes().await.unwrap();
-    let done = sandbox
-        .pvectl(&[
-            "vm",
-            "create",
-            "app1",
-            "--template",
-            "ubuntu-24.04",
-            "--node",
-            "pve2",
-            "-o",
-            "json",
-        ])
-        .await;
-    assert_eq!(done.code, 0, "{done}");
+    let done = create(&sandbox, "app1", "pve2", &[]).await;
     sandbox.fleet.agent("pve3").unwrap().kill().await;
 
     let run = sandbox.pvectl(&["task", "list", "-o", "json"]).await;
@@ -321,7 +322,7 @@ async fn a_node_whose_agent_is_down_is_named_and_the_others_are_listed_with_exit
     let tasks = run.json();
     let tasks = tasks.as_array().expect("the other nodes' tasks");
     assert!(
-        find(tasks, done.json()["upid"].as_str().unwrap()).is_some(),
+        find(tasks, done["upid"].as_str().unwrap()).is_some(),
         "{run}"
     );
     assert!(tasks.iter().all(|t| t["node"] != "pve3"), "{run}");

@@ -42,7 +42,9 @@ pub(super) async fn list(
         vmid: args.vmid.map(|vmid| vmid.get()),
         task_type: args.task_type.unwrap_or_default(),
         errors_only: args.errors,
-        since_unix_ms: args.since.map_or(0, |since| since.unix_ms(SystemTime::now())),
+        since_unix_ms: args
+            .since
+            .map_or(0, |since| since.unix_ms(SystemTime::now())),
     };
     let results = cluster
         .fan_out(&nodes, "ListTasks", |target, mut agent| {
