@@ -103,7 +103,13 @@ pub fn spawn(run: CreateRun) {
 }
 
 async fn run_to_end(mut run: CreateRun) {
-    let outcome = execute(&mut run).await.map_err(|err| *err.detail);
+    let outcome = execute(&mut run).await.map_err(|err| {
+        let mut detail = *err.detail;
+        if run.op.is_cancelled() && detail.hint.is_empty() {
+            detail.hint = "the operation was stopped (pvectl task stop)".to_string();
+        }
+        detail
+    });
     let target = record::target(&run.record, &run.progress);
     record::finished(&run.ctx, &run.op, target, &outcome).await;
     match outcome {
@@ -198,9 +204,11 @@ async fn prepare_and_clone(run: &mut CreateRun) -> Result<allocate::Reservation,
             ),
         );
     });
-    let _permits = tokio::time::timeout_at(run.deadline, queued)
-        .await
-        .map_err(|_| failure::step_timed_out(run.timeout, "waiting for a clone slot"))?;
+    let _permits = tokio::select! {
+        permits = tokio::time::timeout_at(run.deadline, queued) => permits
+            .map_err(|_| failure::step_timed_out(run.timeout, "waiting for a clone slot"))?,
+        () = run.op.cancelled() => return Err(stopped("waiting for a clone slot")),
+    };
     run.op
         .emit(CreatePhase::Allocating, None, "allocating a VMID");
     let reservation = allocate::allocate(&ctx, run.record.vmid, &BTreeSet::new()).await?;
@@ -215,6 +223,14 @@ async fn prepare_and_clone(run: &mut CreateRun) -> Result<allocate::Reservation,
     record::progress(&ctx, &run.op, "vmid", &run.record, &run.progress).await;
 
     clone::clone_with_retries(run, &template, reservation).await
+}
+
+/// The error of an operation stopped by `pvectl task stop` before it
+/// changed anything; `while_doing` says where it was.
+pub fn stopped(while_doing: &str) -> AgentError {
+    AgentError::conflict(format!(
+        "the create was stopped while {while_doing}; nothing was created"
+    ))
 }
 
 /// The storages a clone writes to: the requested one, or each copied

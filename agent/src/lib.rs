@@ -15,6 +15,7 @@ pub mod pve_api;
 pub mod server;
 pub mod service;
 pub mod task_wait;
+pub mod tasks;
 pub mod templates;
 pub mod tls_pair;
 pub mod watch;

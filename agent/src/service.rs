@@ -6,8 +6,9 @@ use pvectl_proto::v1::{
     CreateEvent, CreateVmFromTemplateRequest, GetGuestConfigRequest, GetGuestRequest,
     GetJournalHeadRequest, GetNodeInfoRequest, Guest, GuestConfig, JournalEntry, JournalHead,
     ListGuestsRequest, ListGuestsResponse, ListOperationsRequest, ListOperationsResponse,
-    ListTemplatesRequest, ListTemplatesResponse, NodeInfo, NodeResources, ReadJournalRequest,
-    ValidateTemplateRequest, ValidateTemplateResponse, WatchOperationRequest,
+    ListTasksRequest, ListTasksResponse, ListTemplatesRequest, ListTemplatesResponse, NodeInfo,
+    NodeResources, ReadJournalRequest, StopTaskRequest, StopTaskResponse, StreamTaskLogRequest,
+    TaskLogChunk, ValidateTemplateRequest, ValidateTemplateResponse, WatchOperationRequest,
 };
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
@@ -17,7 +18,7 @@ use crate::cluster::ClusterView;
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::operations::Operation;
-use crate::{create, guests, templates};
+use crate::{create, guests, tasks, templates};
 
 /// The gRPC service over the agent's context.
 #[derive(Clone)]
@@ -157,6 +158,30 @@ impl Agent for AgentService {
             .map(|op| op.summary())
             .collect();
         Ok(Response::new(ListOperationsResponse { operations }))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<ListTasksRequest>,
+    ) -> Result<Response<ListTasksResponse>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(tasks::list(&self.ctx, &request).await?))
+    }
+
+    async fn stream_task_log(
+        &self,
+        request: Request<StreamTaskLogRequest>,
+    ) -> Result<Response<BoxStream<TaskLogChunk>>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(tasks::stream_log(&self.ctx, request).await?))
+    }
+
+    async fn stop_task(
+        &self,
+        request: Request<StopTaskRequest>,
+    ) -> Result<Response<StopTaskResponse>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(tasks::stop(&self.ctx, &request).await?))
     }
 
     async fn get_journal_head(

@@ -15,7 +15,7 @@ use crate::pki::{self, Role};
 
 pub use resources::{
     AuditCommand, CtCommand, GuestListArgs, GuestSelectArgs, NodeCommand, TaskCommand,
-    TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
+    TaskListArgs, TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
 };
 
 /// Manage Proxmox VE clusters through their pvectl agents.

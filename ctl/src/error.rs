@@ -132,6 +132,21 @@ pub enum CommandError {
         operation_id: String,
         unreachable: Vec<String>,
     },
+    #[error("node {node}: task {upid} failed: {status}")]
+    TaskFailed {
+        node: String,
+        upid: String,
+        status: String,
+    },
+    #[error(
+        "node {node}: the log of {task} stopped before the task ended ({reason}); \
+         follow it again with `pvectl task logs -f {task}`"
+    )]
+    LogEnded {
+        node: String,
+        task: String,
+        reason: String,
+    },
 }
 
 fn not_asked(nodes: &[String]) -> String {
@@ -159,7 +174,9 @@ impl CommandError {
             CommandError::Partial { .. } => ExitStatus::Partial,
             CommandError::JournalBroken { .. }
             | CommandError::StreamEnded { .. }
-            | CommandError::NoEvents { .. } => ExitStatus::Failed,
+            | CommandError::NoEvents { .. }
+            | CommandError::TaskFailed { .. }
+            | CommandError::LogEnded { .. } => ExitStatus::Failed,
         }
     }
 }

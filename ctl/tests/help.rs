@@ -95,3 +95,13 @@ fn task_help_matches_its_snapshot() {
 fn audit_help_matches_its_snapshot() {
     check_help(&["audit", "--help"], "audit-help.txt");
 }
+
+#[test]
+fn task_list_help_matches_its_snapshot() {
+    check_help(&["task", "list", "--help"], "task-list-help.txt");
+}
+
+#[test]
+fn task_logs_help_matches_its_snapshot() {
+    check_help(&["task", "logs", "--help"], "task-logs-help.txt");
+}

@@ -1,14 +1,17 @@
 //! The pvectl gRPC contract and the rules shared by agent and client: routing
-//! (template ranges) and the journal's line format and hash chain.
+//! (template ranges), the journal's line format and hash chain, and PVE's
+//! task ids (UPIDs).
 
 pub mod journal;
 pub mod routing;
 mod status;
+pub mod upid;
 
 pub use routing::{
     NextIdBounds, NextIdError, TemplateRange, TemplateRangeError, Vmid, VmidError,
     in_any_template_range, lowest_free_vmid, range_node_id, template_owner, template_range,
 };
+pub use upid::{Upid, UpidError};
 
 /// Generated code for package `pvectl.v1`.
 #[allow(clippy::all, missing_docs)]

@@ -60,6 +60,9 @@ pub async fn clone_with_retries(
     let mut lost = BTreeSet::new();
     let mut busy_retries: u32 = 0;
     loop {
+        if run.op.is_cancelled() {
+            return Err(super::stopped("about to clone"));
+        }
         let vmid = reservation.vmid();
         let outcome = match submit(run, template, vmid).await? {
             Submitted::Task(upid) => wait_clone(run, template, vmid, &upid).await?,
@@ -169,6 +172,12 @@ async fn submit(
     {
         Ok(upid) => {
             run.op.set_upid(&upid);
+            if run.op.is_cancelled() {
+                // stopped while the POST was under way: the stop found no task yet
+                if let Err(err) = ctx.pve.stop_task(&ctx.node, &upid).await {
+                    tracing::warn!(%upid, %err, "cannot stop the clone of a stopped create");
+                }
+            }
             run.progress.upid = Some(upid.clone());
             record::progress(&run.ctx, &run.op, "clone", &run.record, &run.progress).await;
             Ok(Submitted::Task(upid))

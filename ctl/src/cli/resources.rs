@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use pvectl_proto::Vmid;
 use pvectl_proto::v1::GuestStatus;
 
-use crate::cluster::routing::TemplateArg;
-use crate::duration::parse_duration;
+use crate::cluster::routing::{TaskId, TemplateArg};
+use crate::duration::{Since, parse_duration, parse_since};
 use crate::guest_names;
 use crate::selector::{self, Selector};
 
@@ -168,12 +168,54 @@ pub struct VmCreateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
-    /// Follow an operation (again) until it ends
+    /// PVE tasks of every node, running and finished, newest first
+    List(TaskListArgs),
+    /// Follow an operation (again), or a PVE task, until it ends
     Watch {
-        /// The operation id a create printed
-        #[arg(value_name = "OPERATION")]
-        operation_id: String,
+        /// The operation id a create printed, or a UPID
+        #[arg(value_name = "ID")]
+        task: TaskId,
     },
+    /// A task's log, read from its node (-f: follow it until the task ends)
+    Logs {
+        /// A UPID, or an operation id (its current PVE task)
+        #[arg(value_name = "ID")]
+        task: TaskId,
+        /// Keep printing lines as they are written; exit 1 if the task fails
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// Stop a running task; an operation id also cancels the operation
+    Stop {
+        /// A UPID, or an operation id
+        #[arg(value_name = "ID")]
+        task: TaskId,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TaskListArgs {
+    /// Only this node's tasks
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// Only running tasks
+    #[arg(long, conflicts_with = "errors")]
+    pub running: bool,
+    /// Only tasks about this guest (a clone's is its template)
+    #[arg(long, value_name = "VMID")]
+    pub vmid: Option<Vmid>,
+    /// Only this PVE task type (qmclone, qmstart, vzcreate, ...)
+    #[arg(long = "type", value_name = "TYPE")]
+    pub task_type: Option<String>,
+    /// Only tasks that ended in an error
+    #[arg(long)]
+    pub errors: bool,
+    /// At most this many tasks in all [default: 50]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Only tasks started since then: a duration ago (2h) or a UTC time
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<Since>,
 }
 
 #[derive(Debug, Subcommand)]
