@@ -36,7 +36,7 @@ impl AgentService {
 impl Agent for AgentService {
     async fn get_node_info(
         &self,
-        _request: Request<GetNodeInfoRequest>,
+        request: Request<GetNodeInfoRequest>,
     ) -> Result<Response<NodeInfo>, Status> {
         let ctx = &self.ctx;
         let view = ctx.cluster().await?;
@@ -46,10 +46,7 @@ impl Agent for AgentService {
         })?;
         let mut node = ClusterView::to_proto(me, port);
         node.agent_version = env!("CARGO_PKG_VERSION").to_string();
-        let (status, version) = tokio::join!(ctx.pve.node_status(&ctx.node), ctx.pve.version());
-        let status = status.map_err(|e| AgentError::pve("reading the node status", &e))?;
-        let version = version.map_err(|e| AgentError::pve("reading the PVE version", &e))?;
-        Ok(Response::new(NodeInfo {
+        let mut info = NodeInfo {
             node: Some(node),
             cluster_name: view.name.clone(),
             quorate: view.quorate,
@@ -58,16 +55,24 @@ impl Agent for AgentService {
                 .iter()
                 .map(|m| ClusterView::to_proto(m, port))
                 .collect(),
-            pve_version: version.version,
             api_only: ctx.source.is_api_only(),
-            resources: Some(NodeResources {
-                cpus: status.cpuinfo.cpus,
-                cpu_usage: status.cpu,
-                memory_total_bytes: status.memory.total,
-                memory_used_bytes: status.memory.used,
-                memory_free_bytes: status.memory.free,
-            }),
-        }))
+            ..NodeInfo::default()
+        };
+        if request.into_inner().members_only {
+            return Ok(Response::new(info));
+        }
+        let (status, version) = tokio::join!(ctx.pve.node_status(&ctx.node), ctx.pve.version());
+        let status = status.map_err(|e| AgentError::pve("reading the node status", &e))?;
+        let version = version.map_err(|e| AgentError::pve("reading the PVE version", &e))?;
+        info.pve_version = version.version;
+        info.resources = Some(NodeResources {
+            cpus: status.cpuinfo.cpus,
+            cpu_usage: status.cpu,
+            memory_total_bytes: status.memory.total,
+            memory_used_bytes: status.memory.used,
+            memory_free_bytes: status.memory.free,
+        });
+        Ok(Response::new(info))
     }
 
     async fn list_guests(

@@ -64,7 +64,9 @@ impl Cluster {
         };
         let info = cluster
             .call_at(&target, "GetNodeInfo", |mut agent| async move {
-                agent.get_node_info(GetNodeInfoRequest {}).await
+                agent
+                    .get_node_info(GetNodeInfoRequest { members_only: true })
+                    .await
             })
             .await?;
         if let Some(node) = &info.node {
