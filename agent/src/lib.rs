@@ -17,4 +17,5 @@ pub mod service;
 pub mod task_wait;
 pub mod templates;
 pub mod tls_pair;
+pub mod update;
 pub mod watch;

@@ -7,7 +7,8 @@ use pvectl_proto::v1::{
     GetJournalHeadRequest, GetNodeInfoRequest, Guest, GuestConfig, JournalEntry, JournalHead,
     ListGuestsRequest, ListGuestsResponse, ListOperationsRequest, ListOperationsResponse,
     ListTemplatesRequest, ListTemplatesResponse, NodeInfo, NodeResources, ReadJournalRequest,
-    ValidateTemplateRequest, ValidateTemplateResponse, WatchOperationRequest,
+    UpdateGuestConfigRequest, UpdateGuestConfigResponse, ValidateTemplateRequest,
+    ValidateTemplateResponse, WatchOperationRequest,
 };
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
@@ -17,7 +18,7 @@ use crate::cluster::ClusterView;
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::operations::Operation;
-use crate::{create, guests, templates};
+use crate::{create, guests, templates, update};
 
 /// The gRPC service over the agent's context.
 #[derive(Clone)]
@@ -101,6 +102,17 @@ impl Agent for AgentService {
         let vmid = request.into_inner().vmid;
         Ok(Response::new(
             guests::get_guest_config(&self.ctx, vmid).await?,
+        ))
+    }
+
+    async fn update_guest_config(
+        &self,
+        request: Request<UpdateGuestConfigRequest>,
+    ) -> Result<Response<UpdateGuestConfigResponse>, Status> {
+        let caller = Caller::of(&request);
+        let request = request.into_inner();
+        Ok(Response::new(
+            update::update_guest_config(&self.ctx, &caller, &request).await?,
         ))
     }
 
