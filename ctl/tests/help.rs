@@ -95,3 +95,8 @@ fn task_help_matches_its_snapshot() {
 fn audit_help_matches_its_snapshot() {
     check_help(&["audit", "--help"], "audit-help.txt");
 }
+
+#[test]
+fn vm_update_help_matches_its_snapshot() {
+    check_help(&["vm", "update", "--help"], "vm-update-help.txt");
+}
