@@ -2,12 +2,12 @@
 //! from what to what (secrets hidden), whether each applied or waits in the
 //! pending section, and the new digest; or why nothing was changed.
 
-use pvectl_proto::v1::{ConfigDiffEntry, ErrorKind};
+use pvectl_proto::v1::ConfigDiffEntry;
 use serde_json::{Value, json};
 
 use super::diff;
 use crate::context::Ctx;
-use crate::create::record::append;
+use crate::create::record::{append, outcome_of};
 use crate::error::AgentError;
 use crate::guests::Located;
 use crate::journal::{NewEntry, Outcome};
@@ -66,30 +66,13 @@ pub async fn journal(ctx: &Ctx, actor: &str, located: &Located, ended: Ended<'_>
             Outcome::Ok,
             json!({"changes": changes(diff), "digest": digest, "upid": upid}),
         ),
-        Ended::NotApplied { planned, error } => {
-            let kind = error.kind();
-            let refused = matches!(
-                kind,
-                ErrorKind::RefusedBySafety
-                    | ErrorKind::Conflict
-                    | ErrorKind::Locked
-                    | ErrorKind::NotFound
-                    | ErrorKind::InvalidArgument
-                    | ErrorKind::PermissionDenied
-            );
-            let outcome = if refused {
-                Outcome::Refused
-            } else {
-                Outcome::Failed
-            };
-            (
-                outcome,
-                json!({
-                    "changes": changes(planned), "kind": kind.as_str_name(),
-                    "message": error.message, "upid": error.detail.upid,
-                }),
-            )
-        }
+        Ended::NotApplied { planned, error } => (
+            outcome_of(error.kind()),
+            json!({
+                "changes": changes(planned), "kind": error.kind().as_str_name(),
+                "message": error.message, "upid": error.detail.upid,
+            }),
+        ),
     };
     let entry = NewEntry {
         actor: actor.to_string(),

@@ -67,6 +67,11 @@ pub struct Props {
 /// the error is a sentence naming the key, the value and what it needs.
 pub fn check(key: &str, format: Format, value: &str) -> Result<String, String> {
     let invalid = |needs: &str| format!("invalid value '{value}' for {key}: {needs}");
+    if value.is_empty() {
+        return Err(format!(
+            "{key} cannot be empty: remove it with --delete {key}"
+        ));
+    }
     match format {
         Format::Description => {
             if value.chars().count() > 8192 {
@@ -79,9 +84,6 @@ pub fn check(key: &str, format: Format, value: &str) -> Result<String, String> {
             Ok(tags.join(";"))
         }
         _ if value.contains(['\n', '\r']) => Err(format!("{key} cannot span lines")),
-        _ if value.is_empty() => Err(format!(
-            "{key} cannot be empty: remove it with --delete {key}"
-        )),
         Format::Props(props) => check_props(key, props, value),
         simple => check_simple(simple, value).map_err(|needs| invalid(&needs)),
     }

@@ -65,6 +65,10 @@ fn bad_values_name_the_key_the_value_and_what_is_expected() {
         "cpu cannot be empty: remove it with --delete cpu"
     );
     assert_eq!(qemu("args", "a\nb").unwrap_err(), "args cannot span lines");
+    assert_eq!(
+        qemu("description", "").unwrap_err(),
+        "description cannot be empty: remove it with --delete description"
+    );
     assert!(qemu("description", &"x".repeat(8193)).is_err());
 }
 

@@ -252,3 +252,6 @@ impl Report {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

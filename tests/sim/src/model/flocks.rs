@@ -172,7 +172,7 @@ mod tests {
             .unwrap();
         assert_eq!(flocks.contenders("pve1", &path), 1);
         let waiter = {
-            let (flocks, clock, path) = (flocks.clone(), clock.clone(), path.clone());
+            let (flocks, path) = (flocks.clone(), path.clone());
             tokio::spawn(async move {
                 flocks
                     .lock(&clock, "pve1", &path, true, Duration::from_secs(30))
