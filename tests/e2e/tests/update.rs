@@ -6,9 +6,9 @@
 //! before anything is sent, locked guests refused, and the journal entry.
 use std::time::Duration;
 
+use pve_sim::agents::FleetOptions;
 use pve_sim::model::flocks::{FlockGuard, guest_lock_path};
 use pve_sim::pmxcfs::GuestType;
-use pve_sim::agents::FleetOptions;
 use pve_sim::{Fault, SimCluster};
 use pvectl_e2e::{Run, Sandbox, config_value, wait_for};
 use serde_json::Value;
@@ -475,7 +475,9 @@ async fn in_api_only_mode_an_update_reads_digest_and_pending_from_the_api() {
     };
     let sandbox = Sandbox::start_with(Sandbox::fast(), options).await.unwrap();
     let run = sandbox
-        .pvectl(&["vm", "update", "100", "--cores", "4", "--memory", "2048", "-o", "json"])
+        .pvectl(&[
+            "vm", "update", "100", "--cores", "4", "--memory", "2048", "-o", "json",
+        ])
         .await;
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(
