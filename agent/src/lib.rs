@@ -18,4 +18,5 @@ pub mod task_wait;
 pub mod tasks;
 pub mod templates;
 pub mod tls_pair;
+pub mod update;
 pub mod watch;

@@ -8,7 +8,8 @@ use pvectl_proto::v1::{
     ListGuestsRequest, ListGuestsResponse, ListOperationsRequest, ListOperationsResponse,
     ListTasksRequest, ListTasksResponse, ListTemplatesRequest, ListTemplatesResponse, NodeInfo,
     NodeResources, ReadJournalRequest, StopTaskRequest, StopTaskResponse, StreamTaskLogRequest,
-    TaskLogChunk, ValidateTemplateRequest, ValidateTemplateResponse, WatchOperationRequest,
+    TaskLogChunk, UpdateGuestConfigRequest, UpdateGuestConfigResponse, ValidateTemplateRequest,
+    ValidateTemplateResponse, WatchOperationRequest,
 };
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
@@ -18,7 +19,7 @@ use crate::cluster::ClusterView;
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::operations::Operation;
-use crate::{create, guests, tasks, templates};
+use crate::{create, guests, tasks, templates, update};
 
 /// The gRPC service over the agent's context.
 #[derive(Clone)]
@@ -100,6 +101,17 @@ impl Agent for AgentService {
         let vmid = request.into_inner().vmid;
         Ok(Response::new(
             guests::get_guest_config(&self.ctx, vmid).await?,
+        ))
+    }
+
+    async fn update_guest_config(
+        &self,
+        request: Request<UpdateGuestConfigRequest>,
+    ) -> Result<Response<UpdateGuestConfigResponse>, Status> {
+        let caller = Caller::of(&request);
+        let request = request.into_inner();
+        Ok(Response::new(
+            update::update_guest_config(&self.ctx, &caller, &request).await?,
         ))
     }
 

@@ -2,6 +2,7 @@
 //! global flags every command shares. Nothing here acts; `commands` does.
 
 mod resources;
+mod update;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ pub use resources::{
     AuditCommand, CtCommand, GuestListArgs, GuestSelectArgs, NodeCommand, TaskCommand,
     TaskListArgs, TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
 };
+pub use update::GuestUpdateArgs;
 
 /// Manage Proxmox VE clusters through their pvectl agents.
 #[derive(Debug, Parser)]

@@ -12,6 +12,7 @@ mod pki;
 mod remote;
 mod task;
 mod template;
+mod update;
 mod view;
 mod vm;
 

@@ -147,6 +147,23 @@ pub enum CommandError {
         task: String,
         reason: String,
     },
+    #[error(
+        "nothing to update: give --cores, --memory, --name, --tag, --description, --set KEY=VALUE \
+         or --delete KEY (see `pvectl {command} update --help`)"
+    )]
+    NothingToUpdate { command: &'static str },
+    #[error(
+        "the config of {guest} changed after it was read ({}); nothing was changed: \
+         re-run the command to update the config as it is now",
+        if changes.is_empty() { "another change was written first".to_owned() } else { changes.join(", ") }
+    )]
+    ConfigChanged {
+        /// `VM 101`, `container 112`.
+        guest: String,
+        /// `cores: 2 → 6`, one per key that changed meanwhile; empty when
+        /// they could not be read.
+        changes: Vec<String>,
+    },
 }
 
 fn not_asked(nodes: &[String]) -> String {
@@ -169,7 +186,10 @@ impl CommandError {
                     ExitStatus::Partial
                 }
             }
-            CommandError::ValidationFailed { .. } => ExitStatus::Refused,
+            CommandError::ValidationFailed { .. } | CommandError::ConfigChanged { .. } => {
+                ExitStatus::Refused
+            }
+            CommandError::NothingToUpdate { .. } => ExitStatus::Usage,
             CommandError::WrongKind { .. } => ExitStatus::NotFound,
             CommandError::Partial { .. } => ExitStatus::Partial,
             CommandError::JournalBroken { .. }

@@ -147,7 +147,12 @@ async fn a_given_server_name_is_checked_instead_of_the_host() {
         .agent(&server.address, Some("pve1"))
         .await
         .unwrap();
-    assert!(agent.get_node_info(GetNodeInfoRequest::default()).await.is_ok());
+    assert!(
+        agent
+            .get_node_info(GetNodeInfoRequest::default())
+            .await
+            .is_ok()
+    );
     let error = connector
         .agent(&server.address, Some("pve9"))
         .await
@@ -204,7 +209,12 @@ async fn a_connector_for_a_context_reads_the_context_files() {
     };
     let connector = Connector::for_context(&context).unwrap();
     let mut agent = connector.agent(&context.seed, None).await.unwrap();
-    assert!(agent.get_node_info(GetNodeInfoRequest::default()).await.is_ok());
+    assert!(
+        agent
+            .get_node_info(GetNodeInfoRequest::default())
+            .await
+            .is_ok()
+    );
     server.shut_down().await;
 }
 

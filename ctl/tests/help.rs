@@ -105,3 +105,8 @@ fn task_list_help_matches_its_snapshot() {
 fn task_logs_help_matches_its_snapshot() {
     check_help(&["task", "logs", "--help"], "task-logs-help.txt");
 }
+
+#[test]
+fn vm_update_help_matches_its_snapshot() {
+    check_help(&["vm", "update", "--help"], "vm-update-help.txt");
+}

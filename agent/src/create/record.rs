@@ -39,7 +39,7 @@ pub fn target(record: &CreateRecord, progress: &CreateProgress) -> String {
 }
 
 /// Appends one entry (fsynced, off the async threads).
-async fn append(ctx: &Ctx, entry: NewEntry) -> Result<(), AgentError> {
+pub async fn append(ctx: &Ctx, entry: NewEntry) -> Result<(), AgentError> {
     let ctx = ctx.clone();
     tokio::task::spawn_blocking(move || ctx.journal.append(entry))
         .await
@@ -95,6 +95,27 @@ pub async fn progress(
     }
 }
 
+/// The journal outcome of a failure: `refused` when nothing was changed
+/// (not found, bad input, safety check, lock, stale digest, wrong node,
+/// role), `failed` otherwise.
+pub fn outcome_of(kind: ErrorKind) -> Outcome {
+    let refused = matches!(
+        kind,
+        ErrorKind::RefusedBySafety
+            | ErrorKind::Conflict
+            | ErrorKind::Locked
+            | ErrorKind::NotFound
+            | ErrorKind::InvalidArgument
+            | ErrorKind::WrongNode
+            | ErrorKind::PermissionDenied
+    );
+    if refused {
+        Outcome::Refused
+    } else {
+        Outcome::Failed
+    }
+}
+
 /// The finish mark: `ok` with the result, `refused` when nothing was
 /// changed (not found, bad input, safety check, VMID taken), `failed`
 /// otherwise.
@@ -114,22 +135,8 @@ pub async fn finished(
         ),
         Err(error) => {
             let kind = error.kind();
-            let refused = matches!(
-                kind,
-                ErrorKind::RefusedBySafety
-                    | ErrorKind::Conflict
-                    | ErrorKind::NotFound
-                    | ErrorKind::InvalidArgument
-                    | ErrorKind::WrongNode
-                    | ErrorKind::PermissionDenied
-            );
-            let outcome = if refused {
-                Outcome::Refused
-            } else {
-                Outcome::Failed
-            };
             (
-                outcome,
+                outcome_of(kind),
                 serde_json::json!({
                     "kind": kind.as_str_name(), "message": error.message, "upid": error.upid,
                 }),

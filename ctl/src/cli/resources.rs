@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use pvectl_proto::Vmid;
 use pvectl_proto::v1::GuestStatus;
 
+use super::GuestUpdateArgs;
 use crate::cluster::routing::{TaskId, TemplateArg};
 use crate::duration::{Since, parse_duration, parse_since};
 use crate::guest_names;
@@ -74,6 +75,8 @@ pub enum VmCommand {
         #[arg(value_name = "VMID")]
         vmid: Vmid,
     },
+    /// Change a VM's config: shows the diff, asks on a terminal, refuses if it changed meanwhile
+    Update(GuestUpdateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +95,8 @@ pub enum CtCommand {
         #[arg(value_name = "VMID")]
         vmid: Vmid,
     },
+    /// Change a container's config: shows the diff, asks on a terminal, refuses if it changed meanwhile
+    Update(GuestUpdateArgs),
 }
 
 /// Filters of `vm list` and `ct list`.

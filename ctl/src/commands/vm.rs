@@ -1,10 +1,11 @@
-//! `pvectl vm create | list | get | config`.
+//! `pvectl vm create | list | get | config | update`.
 
 mod create;
 
 use super::Io;
 use super::guest::{self, VM};
 use super::remote::Session;
+use super::update;
 use crate::Error;
 use crate::cli::{GlobalArgs, VmCommand};
 
@@ -17,5 +18,6 @@ pub(super) fn run(command: VmCommand, global: &GlobalArgs, io: &mut Io<'_>) -> R
         VmCommand::List(args) => session.block_on(guest::list(&session, VM, args, io)),
         VmCommand::Get { vmid } => session.block_on(guest::get(&session, VM, vmid, io)),
         VmCommand::Config { vmid } => session.block_on(guest::config(&session, VM, vmid, io)),
+        VmCommand::Update(args) => session.block_on(update::update(&session, VM, args, global, io)),
     }
 }
