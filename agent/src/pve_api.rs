@@ -31,7 +31,8 @@ pub use error::{PveError, RequestName};
 pub use params::Params;
 pub use token::{ApiToken, TokenError};
 pub use types::{
-    ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, NodeCpuInfo,
+    ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, GuestHaStatus,
+    NodeCpuInfo,
     NodeGuest, NodeMemory, NodeStatus, PendingEntry, StorageContent, StorageStatus, TaskExit,
     TaskListEntry, TaskLog, TaskLogLine, TaskStatus, Version,
 };

@@ -3,7 +3,8 @@
 use futures::StreamExt;
 use pvectl_proto::v1::agent_server::Agent;
 use pvectl_proto::v1::{
-    CreateEvent, CreateVmFromTemplateRequest, GetGuestConfigRequest, GetGuestRequest,
+    CreateEvent, CreateVmFromTemplateRequest, DeleteGuestsRequest, DeleteGuestsResponse,
+    GetGuestConfigRequest, GetGuestRequest, GuestActionRequest, GuestActionResponse,
     GetJournalHeadRequest, GetNodeInfoRequest, Guest, GuestConfig, JournalEntry, JournalHead,
     ListGuestsRequest, ListGuestsResponse, ListOperationsRequest, ListOperationsResponse,
     ListTemplatesRequest, ListTemplatesResponse, NodeInfo, NodeResources, ReadJournalRequest,
@@ -17,7 +18,7 @@ use crate::cluster::ClusterView;
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::operations::Operation;
-use crate::{create, guests, templates};
+use crate::{actions, create, guests, templates};
 
 /// The gRPC service over the agent's context.
 #[derive(Clone)]
@@ -101,6 +102,28 @@ impl Agent for AgentService {
         let vmid = request.into_inner().vmid;
         Ok(Response::new(
             guests::get_guest_config(&self.ctx, vmid).await?,
+        ))
+    }
+
+    async fn run_guest_action(
+        &self,
+        request: Request<GuestActionRequest>,
+    ) -> Result<Response<GuestActionResponse>, Status> {
+        let caller = Caller::of(&request);
+        let request = request.into_inner();
+        Ok(Response::new(
+            actions::run_guest_action(&self.ctx, &caller.cn, request).await?,
+        ))
+    }
+
+    async fn delete_guests(
+        &self,
+        request: Request<DeleteGuestsRequest>,
+    ) -> Result<Response<DeleteGuestsResponse>, Status> {
+        let caller = Caller::of(&request);
+        let request = request.into_inner();
+        Ok(Response::new(
+            actions::delete_guests(&self.ctx, &caller.cn, request).await?,
         ))
     }
 

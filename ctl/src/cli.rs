@@ -14,8 +14,9 @@ use crate::output::OutputFormat;
 use crate::pki::{self, Role};
 
 pub use resources::{
-    AuditCommand, CtCommand, GuestListArgs, GuestSelectArgs, NodeCommand, TaskCommand,
-    TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
+    AuditCommand, CtCommand, GuestActionArgs, GuestDeleteArgs, GuestListArgs, GuestSelectArgs,
+    GuestShutdownArgs, GuestStateArgs, GuestStopArgs, NodeCommand, TaskCommand, TemplateCommand,
+    ValidateArgs, VmCommand, VmCreateArgs,
 };
 
 /// Manage Proxmox VE clusters through their pvectl agents.

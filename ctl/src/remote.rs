@@ -124,7 +124,8 @@ impl RemoteError {
 pub fn kind_exit_status(kind: ErrorKind) -> ExitStatus {
     match kind {
         ErrorKind::NotFound => ExitStatus::NotFound,
-        ErrorKind::RefusedBySafety => ExitStatus::Refused,
+        // a lock refuses the change as a safety check does: nothing changed
+        ErrorKind::RefusedBySafety | ErrorKind::Locked => ExitStatus::Refused,
         ErrorKind::InvalidArgument => ExitStatus::Usage,
         _ => ExitStatus::Failed,
     }

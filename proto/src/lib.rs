@@ -1,6 +1,8 @@
 //! The pvectl gRPC contract and the rules shared by agent and client: routing
-//! (template ranges) and the journal's line format and hash chain.
+//! (template ranges), the journal's line format and hash chain, and how long
+//! bulk actions may take.
 
+pub mod bulk;
 pub mod journal;
 pub mod routing;
 mod status;

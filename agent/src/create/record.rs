@@ -39,7 +39,7 @@ pub fn target(record: &CreateRecord, progress: &CreateProgress) -> String {
 }
 
 /// Appends one entry (fsynced, off the async threads).
-async fn append(ctx: &Ctx, entry: NewEntry) -> Result<(), AgentError> {
+pub(crate) async fn append(ctx: &Ctx, entry: NewEntry) -> Result<(), AgentError> {
     let ctx = ctx.clone();
     tokio::task::spawn_blocking(move || ctx.journal.append(entry))
         .await

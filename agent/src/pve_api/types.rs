@@ -308,6 +308,20 @@ pub struct GuestCurrentStatus {
     /// Tags as stored (`;`-separated).
     #[serde(default, deserialize_with = "loose_opt")]
     pub tags: Option<String>,
+    /// status/current only: whether the HA stack manages the guest.
+    #[serde(default)]
+    pub ha: Option<GuestHaStatus>,
+}
+
+/// The `ha` object of `status/current` (`PVE::HA::Config::get_service_status`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct GuestHaStatus {
+    /// An HA resource: start, stop and shutdown go to the HA manager.
+    #[serde(default, deserialize_with = "flag")]
+    pub managed: bool,
+    /// The state requested for it (`started`, `stopped`, ...).
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub state: Option<String>,
 }
 
 /// `GET /nodes/{node}/tasks/{upid}/status`.

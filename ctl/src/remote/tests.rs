@@ -18,12 +18,12 @@ fn error_kinds_map_to_designs_exit_codes() {
         kind_exit_status(ErrorKind::RefusedBySafety),
         ExitStatus::Refused
     );
+    assert_eq!(kind_exit_status(ErrorKind::Locked), ExitStatus::Refused);
     assert_eq!(
         kind_exit_status(ErrorKind::InvalidArgument),
         ExitStatus::Usage
     );
     for other in [
-        ErrorKind::Locked,
         ErrorKind::Timeout,
         ErrorKind::PveApiError,
         ErrorKind::Conflict,
