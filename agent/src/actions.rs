@@ -164,6 +164,36 @@ async fn actions_at_once(ctx: &Ctx) -> usize {
     usize::try_from(workers).unwrap_or(1).max(1)
 }
 
+/// The result of `located` before anything is known.
+fn fresh(located: &Located) -> GuestResult {
+    GuestResult {
+        vmid: located.vmid,
+        kind: proto_kind(located.kind) as i32,
+        ..GuestResult::default()
+    }
+}
+
+/// The result once the guest's work ended (a failure keeps the name and
+/// state learnt before it), journaled.
+async fn settle(
+    ctx: &Ctx,
+    entry: &record::Entry,
+    located: &Located,
+    result: GuestResult,
+    outcome: Result<(), AgentError>,
+) -> GuestResult {
+    let result = match outcome {
+        Ok(()) => result,
+        Err(error) => GuestResult {
+            name: result.name,
+            status: result.status,
+            ..failed(located.vmid, Some(located), error)
+        },
+    };
+    entry.ended(ctx, &result).await;
+    result
+}
+
 /// A FAILED result for `vmid` (of `kind` when known).
 fn failed(vmid: u32, located: Option<&Located>, error: AgentError) -> GuestResult {
     GuestResult {

@@ -32,9 +32,8 @@ pub use params::Params;
 pub use token::{ApiToken, TokenError};
 pub use types::{
     ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, GuestHaStatus,
-    NodeCpuInfo,
-    NodeGuest, NodeMemory, NodeStatus, PendingEntry, StorageContent, StorageStatus, TaskExit,
-    TaskListEntry, TaskLog, TaskLogLine, TaskStatus, Version,
+    NodeCpuInfo, NodeGuest, NodeMemory, NodeStatus, PendingEntry, StorageContent, StorageStatus,
+    TaskExit, TaskListEntry, TaskLog, TaskLogLine, TaskStatus, Version,
 };
 
 /// Why a [`PveClient`] could not be built.

@@ -4,8 +4,8 @@ use futures::StreamExt;
 use pvectl_proto::v1::agent_server::Agent;
 use pvectl_proto::v1::{
     CreateEvent, CreateVmFromTemplateRequest, DeleteGuestsRequest, DeleteGuestsResponse,
-    GetGuestConfigRequest, GetGuestRequest, GuestActionRequest, GuestActionResponse,
-    GetJournalHeadRequest, GetNodeInfoRequest, Guest, GuestConfig, JournalEntry, JournalHead,
+    GetGuestConfigRequest, GetGuestRequest, GetJournalHeadRequest, GetNodeInfoRequest, Guest,
+    GuestActionRequest, GuestActionResponse, GuestConfig, JournalEntry, JournalHead,
     ListGuestsRequest, ListGuestsResponse, ListOperationsRequest, ListOperationsResponse,
     ListTemplatesRequest, ListTemplatesResponse, NodeInfo, NodeResources, ReadJournalRequest,
     ValidateTemplateRequest, ValidateTemplateResponse, WatchOperationRequest,

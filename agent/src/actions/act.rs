@@ -10,10 +10,10 @@ use tokio::time::Instant;
 use super::decide::{Verb, queued_to_ha};
 use super::record::Entry;
 use super::refusal::from_pve;
-use super::{failed, subject, wait};
+use super::{fresh, settle, subject, wait};
 use crate::context::Ctx;
 use crate::error::AgentError;
-use crate::guests::{Located, guest_status, proto_kind};
+use crate::guests::{Located, guest_status};
 
 /// What to do to each guest.
 #[derive(Debug, Clone, Copy)]
@@ -26,19 +26,9 @@ pub struct Plan {
 
 /// Runs the action on `located` and journals it.
 pub async fn act(ctx: &Ctx, plan: Plan, located: Located, entry: Entry) -> GuestResult {
-    let mut result = GuestResult {
-        vmid: located.vmid,
-        kind: proto_kind(located.kind) as i32,
-        ..GuestResult::default()
-    };
-    if let Err(error) = run(ctx, plan, &located, &entry, &mut result).await {
-        let mut failure = failed(located.vmid, Some(&located), error);
-        failure.name = result.name;
-        failure.status = result.status;
-        result = failure;
-    }
-    entry.ended(ctx, &result).await;
-    result
+    let mut result = fresh(&located);
+    let outcome = run(ctx, plan, &located, &entry, &mut result).await;
+    settle(ctx, &entry, &located, result, outcome).await
 }
 
 async fn run(

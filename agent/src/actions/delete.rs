@@ -11,10 +11,10 @@ use tokio::time::Instant;
 use super::decide::queued_to_ha;
 use super::record::Entry;
 use super::refusal::{Subject, from_pve, resource};
-use super::{failed, subject, wait};
+use super::{fresh, settle, subject, wait};
 use crate::context::Ctx;
 use crate::error::AgentError;
-use crate::guests::{ConfigFacts, Located, guest_status, proto_kind, read_config};
+use crate::guests::{ConfigFacts, Located, guest_status, read_config};
 use crate::pve_api::{DeleteOptions, GuestAction, Params};
 
 /// How to delete.
@@ -26,19 +26,9 @@ pub struct Plan {
 
 /// Deletes `located` and journals it.
 pub async fn delete(ctx: &Ctx, plan: Plan, located: Located, entry: Entry) -> GuestResult {
-    let mut result = GuestResult {
-        vmid: located.vmid,
-        kind: proto_kind(located.kind) as i32,
-        ..GuestResult::default()
-    };
-    if let Err(error) = run(ctx, plan, &located, &entry, &mut result).await {
-        let mut failure = failed(located.vmid, Some(&located), error);
-        failure.name = result.name;
-        failure.status = result.status;
-        result = failure;
-    }
-    entry.ended(ctx, &result).await;
-    result
+    let mut result = fresh(&located);
+    let outcome = run(ctx, plan, &located, &entry, &mut result).await;
+    settle(ctx, &entry, &located, result, outcome).await
 }
 
 async fn run(
@@ -124,8 +114,10 @@ pub fn refuse(
         .with_hint("delete with --purge to take it out of HA (and backup jobs, replication) too"));
     }
     if running && !plan.force {
-        return Err(AgentError::refused(format!("{name} is running: not deleted"))
-            .with_hint("stop it first, or delete with --force to stop it and delete"));
+        return Err(
+            AgentError::refused(format!("{name} is running: not deleted"))
+                .with_hint("stop it first, or delete with --force to stop it and delete"),
+        );
     }
     Ok(())
 }

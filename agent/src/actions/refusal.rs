@@ -81,8 +81,7 @@ pub fn classify(subject: Subject, message: &str) -> Option<(ErrorKind, String, b
     if message.contains("used in HA resources and purge parameter not set") {
         return refused("delete with --purge to take it out of HA too");
     }
-    if message.contains("is running - destroy failed") || message.contains("container is running")
-    {
+    if message.contains("is running - destroy failed") || message.contains("container is running") {
         return refused("stop it first, or delete with --force to stop it and delete");
     }
     if message.contains("does not exist") {
@@ -215,7 +214,10 @@ mod tests {
 
     #[test]
     fn the_lock_name_is_read_from_pves_text() {
-        assert_eq!(locked_by("VM is locked (snapshot-delete)"), Some("snapshot-delete"));
+        assert_eq!(
+            locked_by("VM is locked (snapshot-delete)"),
+            Some("snapshot-delete")
+        );
         assert_eq!(locked_by("VM 100 not running"), None);
     }
 }

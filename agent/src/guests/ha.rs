@@ -27,16 +27,9 @@ pub async fn ha_states(ctx: &AgentCtx) -> Result<HaStates, AgentError> {
                 .map_err(|e| AgentError::pve("reading /cluster/resources", &e))?;
             Ok(HaStates::from_pairs(resources.into_iter().filter_map(
                 |resource| {
-                    let kind = match resource.kind.as_str() {
-                        "qemu" => GuestKind::Qemu,
-                        "lxc" => GuestKind::Lxc,
-                        _ => return None,
-                    };
+                    let kind = resource.guest_kind()?;
                     let state = resource.hastate.filter(|state| !state.is_empty())?;
-                    Some((
-                        crate::pmxcfs::ha::service_id(kind, resource.vmid),
-                        state,
-                    ))
+                    Some((crate::pmxcfs::ha::service_id(kind, resource.vmid), state))
                 },
             )))
         }

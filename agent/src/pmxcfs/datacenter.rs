@@ -140,9 +140,18 @@ mod tests {
     #[test]
     fn max_workers_defaults_to_four_unless_a_positive_count_is_set() {
         assert_eq!(DatacenterConfig::parse(b"keyboard: de\n").max_workers(), 4);
-        assert_eq!(DatacenterConfig::parse(b"max_workers: 12\n").max_workers(), 12);
-        assert_eq!(DatacenterConfig::parse(b"max_workers: 0\n").max_workers(), 4);
-        assert_eq!(DatacenterConfig::parse(b"max_workers: many\n").max_workers(), 4);
+        assert_eq!(
+            DatacenterConfig::parse(b"max_workers: 12\n").max_workers(),
+            12
+        );
+        assert_eq!(
+            DatacenterConfig::parse(b"max_workers: 0\n").max_workers(),
+            4
+        );
+        assert_eq!(
+            DatacenterConfig::parse(b"max_workers: many\n").max_workers(),
+            4
+        );
     }
 
     #[test]

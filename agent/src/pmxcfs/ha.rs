@@ -57,9 +57,7 @@ impl HaStates {
 
     /// The guest's HA state; `None` when it is not an HA resource.
     pub fn state(&self, kind: GuestKind, vmid: u32) -> Option<&str> {
-        self.by_sid
-            .get(&service_id(kind, vmid))
-            .map(String::as_str)
+        self.by_sid.get(&service_id(kind, vmid)).map(String::as_str)
     }
 
     /// Whether no guest is an HA resource.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::lenient::{flag, loose, loose_opt, string_map};
+use crate::pmxcfs::GuestKind;
 
 /// `GET /version`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -107,6 +108,17 @@ pub struct ClusterResource {
     /// HA state when HA-managed.
     #[serde(default)]
     pub hastate: Option<String>,
+}
+
+impl ClusterResource {
+    /// The guest's kind by `type`; `None` for other resource types.
+    pub fn guest_kind(&self) -> Option<GuestKind> {
+        match self.kind.as_str() {
+            "qemu" => Some(GuestKind::Qemu),
+            "lxc" => Some(GuestKind::Lxc),
+            _ => None,
+        }
+    }
 }
 
 /// One guest of `GET /nodes/{node}/qemu` or `/lxc`: this node's guests,

@@ -5,18 +5,8 @@
 //! and HA-managed guests refused, and `--purge` taking a guest out of HA.
 use pve_sim::Fault;
 use pve_sim::model::RunState;
-use pvectl_e2e::{Run, Sandbox};
+use pvectl_e2e::Sandbox;
 use serde_json::Value;
-
-/// Runs `args` with `-o json`, expecting exit `code`; the result lines.
-async fn lines(sandbox: &Sandbox, args: &[&str], code: i32) -> (Vec<Value>, Run) {
-    let mut args = args.to_vec();
-    args.extend(["-o", "json"]);
-    let run = sandbox.pvectl(&args).await;
-    assert_eq!(run.code, code, "{run}");
-    let rows = run.json().as_array().cloned().unwrap_or_default();
-    (rows, run)
-}
 
 /// Whether guest `vmid` still exists (its config in `.vmlist`).
 fn exists(sandbox: &Sandbox, vmid: u32) -> bool {
@@ -44,7 +34,10 @@ async fn a_delete_without_yes_off_a_terminal_is_refused_and_deletes_nothing() {
             .contains("refusing to delete this VM without --yes (no terminal to ask on)"),
         "{run}"
     );
-    assert!(run.stderr.contains("VM 101  db1  on pve1  stopped"), "{run}");
+    assert!(
+        run.stderr.contains("VM 101  db1  on pve1  stopped"),
+        "{run}"
+    );
     assert!(run.stdout.is_empty(), "{run}");
     assert!(exists(&sandbox, 101));
 }
@@ -52,7 +45,9 @@ async fn a_delete_without_yes_off_a_terminal_is_refused_and_deletes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_lists_what_would_be_deleted_and_deletes_nothing() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
-    let (rows, run) = lines(&sandbox, &["vm", "delete", "-l", "tag=db", "--dry-run"], 0).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "delete", "-l", "tag=db", "--dry-run"], 0)
+        .await;
     let planned: Vec<(u64, &str, &str)> = rows
         .iter()
         .map(|r| {
@@ -80,7 +75,9 @@ async fn a_dry_run_lists_what_would_be_deleted_and_deletes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn yes_deletes_a_stopped_vm_with_its_disks() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
-    let (rows, run) = lines(&sandbox, &["vm", "delete", "111", "--yes"], 0).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "delete", "111", "--yes"], 0)
+        .await;
     assert_eq!(rows[0]["result"], "done", "{run}");
     assert_eq!(rows[0]["status"], "deleted", "{run}");
     assert_eq!(rows[0]["node"], "pve2", "{run}");
@@ -103,7 +100,9 @@ async fn yes_deletes_a_stopped_vm_with_its_disks() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_running_guest_is_refused_without_force_and_stopped_first_with_it() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
-    let (rows, run) = lines(&sandbox, &["vm", "delete", "100", "--yes"], 5).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "delete", "100", "--yes"], 5)
+        .await;
     assert_eq!(rows[0]["error"]["kind"], "refused_by_safety", "{run}");
     assert!(
         rows[0]["message"].as_str().unwrap().contains("is running"),
@@ -116,7 +115,9 @@ async fn a_running_guest_is_refused_without_force_and_stopped_first_with_it() {
         RunState::Running
     );
 
-    let (rows, run) = lines(&sandbox, &["vm", "delete", "100", "--yes", "--force"], 0).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "delete", "100", "--yes", "--force"], 0)
+        .await;
     assert_eq!(rows[0]["result"], "done", "{run}");
     assert!(!exists(&sandbox, 100));
     let steps: Vec<String> = sandbox
@@ -134,9 +135,14 @@ async fn a_running_guest_is_refused_without_force_and_stopped_first_with_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_running_container_is_stopped_first_and_deleted_with_force() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
-    let (rows, run) = lines(&sandbox, &["ct", "delete", "122", "--yes", "--force"], 0).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["ct", "delete", "122", "--yes", "--force"], 0)
+        .await;
     assert_eq!(rows[0]["result"], "done", "{run}");
-    assert!(rows[0]["upid"].as_str().unwrap().contains(":vzdestroy:"), "{run}");
+    assert!(
+        rows[0]["upid"].as_str().unwrap().contains(":vzdestroy:"),
+        "{run}"
+    );
     assert!(!exists(&sandbox, 122));
 }
 
@@ -144,12 +150,9 @@ async fn a_running_container_is_stopped_first_and_deleted_with_force() {
 async fn a_protected_guest_is_refused_whatever_the_flags() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
     set_config(&sandbox, 121, "protection", "1");
-    let (rows, run) = lines(
-        &sandbox,
-        &["vm", "delete", "121", "--yes", "--force", "--purge"],
-        5,
-    )
-    .await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "delete", "121", "--yes", "--force", "--purge"], 5)
+        .await;
     assert!(
         rows[0]["message"]
             .as_str()
@@ -169,7 +172,9 @@ async fn a_locked_guest_is_refused_with_exit_5() {
     }))
     .await
     .unwrap();
-    let (rows, run) = lines(&sandbox, &["vm", "delete", "101", "--yes"], 5).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "delete", "101", "--yes"], 5)
+        .await;
     assert_eq!(rows[0]["error"]["kind"], "locked", "{run}");
     assert!(run.stderr.contains("qm unlock 101"), "{run}");
     assert!(exists(&sandbox, 101));
@@ -180,7 +185,9 @@ async fn an_ha_resource_needs_purge_which_takes_it_out_of_ha_too() {
     let sandbox = Sandbox::start(Sandbox::fast().fault(Fault::HaManaged { vmid: 100 }))
         .await
         .unwrap();
-    let (rows, run) = lines(&sandbox, &["vm", "delete", "100", "--yes", "--force"], 5).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "delete", "100", "--yes", "--force"], 5)
+        .await;
     assert!(
         rows[0]["message"]
             .as_str()
@@ -196,12 +203,9 @@ async fn an_ha_resource_needs_purge_which_takes_it_out_of_ha_too() {
         "refused, so not stopped either"
     );
 
-    let (rows, run) = lines(
-        &sandbox,
-        &["vm", "delete", "100", "--yes", "--force", "--purge"],
-        0,
-    )
-    .await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "delete", "100", "--yes", "--force", "--purge"], 0)
+        .await;
     assert_eq!(rows[0]["result"], "done", "{run}");
     assert!(!exists(&sandbox, 100));
     let resources = std::fs::read_to_string(
@@ -216,7 +220,9 @@ async fn an_ha_resource_needs_purge_which_takes_it_out_of_ha_too() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bulk_delete_reports_each_guest_and_exits_3_when_some_are_refused() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
-    let (rows, run) = lines(&sandbox, &["vm", "delete", "100", "101", "--yes"], 3).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "delete", "100", "101", "--yes"], 3)
+        .await;
     let results: Vec<(u64, &str)> = rows
         .iter()
         .map(|r| (r["vmid"].as_u64().unwrap(), r["result"].as_str().unwrap()))

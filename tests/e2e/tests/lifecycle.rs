@@ -7,23 +7,14 @@
 use std::time::Duration;
 
 use pve_sim::Fault;
+use pve_sim::agents::FleetOptions;
 use pve_sim::model::RunState;
 use pvectl_e2e::{Run, Sandbox, wait_for};
 use serde_json::Value;
 
-/// Runs `args` with `-o json`, expecting exit `code`; the result lines.
-async fn lines(sandbox: &Sandbox, args: &[&str], code: i32) -> (Vec<Value>, Run) {
-    let mut args = args.to_vec();
-    args.extend(["-o", "json"]);
-    let run = sandbox.pvectl(&args).await;
-    assert_eq!(run.code, code, "{run}");
-    let rows = run.json().as_array().cloned().unwrap_or_default();
-    (rows, run)
-}
-
 /// The one result line of a single-guest command.
 async fn line(sandbox: &Sandbox, args: &[&str], code: i32) -> (Value, Run) {
-    let (rows, run) = lines(sandbox, args, code).await;
+    let (rows, run) = sandbox.pvectl_rows(args, code).await;
     assert_eq!(rows.len(), 1, "{run}");
     (rows[0].clone(), run)
 }
@@ -139,7 +130,10 @@ async fn a_locked_guest_is_refused_with_exit_5_naming_the_lock_and_qm_unlock() {
     .unwrap();
     let (row, run) = line(&sandbox, &["vm", "start", "101"], 5).await;
     assert_eq!(row["error"]["kind"], "locked", "{run}");
-    assert_eq!(row["error"]["pve_message"], "VM is locked (backup)", "{run}");
+    assert_eq!(
+        row["error"]["pve_message"], "VM is locked (backup)",
+        "{run}"
+    );
     assert!(run.stderr.contains("qm unlock 101"), "{run}");
     assert_eq!(run_state(&sandbox, 101), RunState::Stopped);
 }
@@ -147,7 +141,9 @@ async fn a_locked_guest_is_refused_with_exit_5_naming_the_lock_and_qm_unlock() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_selector_acts_on_matching_guests_of_every_node_at_once() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
-    let (rows, run) = lines(&sandbox, &["vm", "stop", "-l", "tag=web"], 0).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "stop", "-l", "tag=web"], 0)
+        .await;
     let found: Vec<(u64, &str, &str)> = rows
         .iter()
         .map(|row| {
@@ -160,7 +156,11 @@ async fn a_selector_acts_on_matching_guests_of_every_node_at_once() {
         .collect();
     assert_eq!(
         found,
-        [(100, "pve1", "done"), (110, "pve2", "done"), (120, "pve3", "done")],
+        [
+            (100, "pve1", "done"),
+            (110, "pve2", "done"),
+            (120, "pve3", "done")
+        ],
         "{run}"
     );
     for vmid in [100, 110, 120] {
@@ -174,10 +174,10 @@ async fn a_selector_acts_on_matching_guests_of_every_node_at_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn all_acts_on_every_guest_of_the_kind_and_leaves_templates_out() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
-    let (rows, run) = lines(&sandbox, &["ct", "stop", "--all"], 0).await;
+    let (rows, run) = sandbox.pvectl_rows(&["ct", "stop", "--all"], 0).await;
     let vmids: Vec<u64> = rows.iter().map(|r| r["vmid"].as_u64().unwrap()).collect();
     assert_eq!(vmids, [102, 112, 122], "{run}");
-    let (rows, run) = lines(&sandbox, &["vm", "start", "--all"], 0).await;
+    let (rows, run) = sandbox.pvectl_rows(&["vm", "start", "--all"], 0).await;
     let results: Vec<(u64, &str)> = rows
         .iter()
         .map(|r| (r["vmid"].as_u64().unwrap(), r["result"].as_str().unwrap()))
@@ -198,17 +198,20 @@ async fn all_acts_on_every_guest_of_the_kind_and_leaves_templates_out() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_down_is_named_and_exits_3_while_the_other_nodes_complete() {
-    let mut sandbox = Sandbox::three_nodes().await.unwrap();
+    let sandbox = Sandbox::three_nodes().await.unwrap();
     sandbox
         .cluster
         .add_fault(Fault::NodeDown {
             node: "pve2".into(),
         })
         .unwrap();
-    if let Some(agent) = sandbox.fleet.agent("pve2") {
-        agent.kill().await;
-    }
-    let (rows, run) = lines(&sandbox, &["vm", "stop", "-l", "tag=web"], 3).await;
+    let (rows, run) = sandbox
+        .pvectl_rows(&["vm", "stop", "-l", "tag=web"], 3)
+        .await;
+    assert!(
+        run.stderr.contains("node pve2 is offline (corosync)"),
+        "{run}"
+    );
     let done: Vec<u64> = rows
         .iter()
         .filter(|r| r["result"] == "done")
@@ -224,7 +227,7 @@ async fn a_node_down_is_named_and_exits_3_while_the_other_nodes_complete() {
     assert_eq!(run_state(&sandbox, 110), RunState::Running);
 
     // named VMIDs: the silent node's one is reported as not done
-    let (rows, run) = lines(&sandbox, &["vm", "start", "101", "111"], 3).await;
+    let (rows, run) = sandbox.pvectl_rows(&["vm", "start", "101", "111"], 3).await;
     let results: Vec<(u64, &str)> = rows
         .iter()
         .map(|r| (r["vmid"].as_u64().unwrap(), r["result"].as_str().unwrap()))
@@ -234,6 +237,24 @@ async fn a_node_down_is_named_and_exits_3_while_the_other_nodes_complete() {
         rows[1]["message"].as_str().unwrap().contains("pve2"),
         "{run}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_that_does_not_answer_is_named_and_its_guests_are_not_done() {
+    let mut sandbox = Sandbox::three_nodes().await.unwrap();
+    if let Some(agent) = sandbox.fleet.agent("pve3") {
+        agent.kill().await;
+    }
+    let (rows, run) = sandbox.pvectl_rows(&["ct", "stop", "--all"], 3).await;
+    let done: Vec<u64> = rows.iter().map(|r| r["vmid"].as_u64().unwrap()).collect();
+    assert_eq!(done, [102, 112], "{run}");
+    assert!(run.stderr.contains("warning: node pve3"), "{run}");
+    assert!(
+        run.stderr
+            .contains("no answer from node(s) pve3: their guests were not acted on"),
+        "{run}"
+    );
+    assert_eq!(run_state(&sandbox, 122), RunState::Running);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -250,9 +271,11 @@ async fn an_ha_managed_start_is_queued_to_the_ha_manager_and_happens_later() {
         row["message"].as_str().unwrap().contains("HA manager"),
         "{run}"
     );
-    wait_for("the HA manager starts VM 101", Duration::from_secs(10), || {
-        run_state(&sandbox, 101) == RunState::Running
-    })
+    wait_for(
+        "the HA manager starts VM 101",
+        Duration::from_secs(10),
+        || run_state(&sandbox, 101) == RunState::Running,
+    )
     .await;
     let resources = std::fs::read_to_string(
         sandbox.cluster.sandbox().nodes[0]
@@ -260,7 +283,10 @@ async fn an_ha_managed_start_is_queued_to_the_ha_manager_and_happens_later() {
             .join("ha/resources.cfg"),
     )
     .unwrap();
-    assert!(resources.contains("vm: 101\n\tstate started"), "{resources}");
+    assert!(
+        resources.contains("vm: 101\n\tstate started"),
+        "{resources}"
+    );
     let list = sandbox
         .pvectl(&["vm", "list", "--node", "pve1", "-o", "json"])
         .await;
@@ -321,4 +347,27 @@ async fn a_vmid_of_the_other_kind_is_refused_before_anything_runs() {
     assert_eq!(run.code, 4, "{run}");
     assert!(run.stderr.contains("pvectl ct stop 102"), "{run}");
     assert_eq!(run_state(&sandbox, 102), RunState::Running);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_api_only_mode_actions_wait_by_polling_and_ha_states_come_from_the_api() {
+    let options = FleetOptions {
+        api_only: true,
+        ..FleetOptions::default()
+    };
+    let builder = Sandbox::fast().fault(Fault::HaManaged { vmid: 121 });
+    let sandbox = Sandbox::start_with(builder, options).await.unwrap();
+    let (rows, run) = sandbox.pvectl_rows(&["vm", "start", "101", "111"], 0).await;
+    let results: Vec<&str> = rows.iter().map(|r| r["result"].as_str().unwrap()).collect();
+    assert_eq!(results, ["done", "done"], "{run}");
+    assert_eq!(run_state(&sandbox, 111), RunState::Running);
+    let (row, run) = line(&sandbox, &["ct", "shutdown", "122"], 0).await;
+    assert_eq!(row["result"], "done", "{run}");
+    let (row, run) = line(&sandbox, &["vm", "start", "121"], 0).await;
+    assert_eq!(row["result"], "queued-ha", "{run}");
+    let get = sandbox.pvectl(&["vm", "get", "121", "-o", "json"]).await;
+    assert!(
+        ["stopped", "started"].contains(&get.json()["ha_state"].as_str().unwrap_or_default()),
+        "{get}"
+    );
 }

@@ -131,8 +131,16 @@ mod tests {
     #[test]
     fn resources_cfg_lists_each_service_in_section_config_format() {
         let guests = [
-            guest(102, GuestType::Lxc, Some(HaResource::matching(RunState::Stopped))),
-            guest(101, GuestType::Qemu, Some(HaResource::matching(RunState::Running))),
+            guest(
+                102,
+                GuestType::Lxc,
+                Some(HaResource::matching(RunState::Stopped)),
+            ),
+            guest(
+                101,
+                GuestType::Qemu,
+                Some(HaResource::matching(RunState::Running)),
+            ),
             guest(100, GuestType::Qemu, None),
         ];
         assert_eq!(

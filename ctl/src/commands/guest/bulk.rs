@@ -78,15 +78,33 @@ impl BulkArgs {
     }
 
     pub fn start(args: GuestActionArgs) -> BulkArgs {
-        Self::action(args.guests, GuestAction::Start, false, args.timeout, args.no_wait)
+        Self::action(
+            args.guests,
+            GuestAction::Start,
+            false,
+            args.timeout,
+            args.no_wait,
+        )
     }
 
     pub fn reboot(args: GuestActionArgs) -> BulkArgs {
-        Self::action(args.guests, GuestAction::Reboot, false, args.timeout, args.no_wait)
+        Self::action(
+            args.guests,
+            GuestAction::Reboot,
+            false,
+            args.timeout,
+            args.no_wait,
+        )
     }
 
     pub fn stop(args: GuestStopArgs) -> BulkArgs {
-        Self::action(args.guests, GuestAction::Stop, args.force, args.timeout, args.no_wait)
+        Self::action(
+            args.guests,
+            GuestAction::Stop,
+            args.force,
+            args.timeout,
+            args.no_wait,
+        )
     }
 
     pub fn shutdown(args: GuestShutdownArgs) -> BulkArgs {
@@ -217,12 +235,8 @@ async fn run(
     let cluster = session.discover().await?;
     let selected = select(&cluster, resource, verb, &args.guests, io).await?;
     if selected.count() == 0 && selected.unresolved.is_empty() {
-        writeln!(
-            io.stderr,
-            "no {} matches: nothing to {verb}",
-            resource.noun
-        )
-        .map_err(OutputError::from)?;
+        writeln!(io.stderr, "no {} matches: nothing to {verb}", resource.noun)
+            .map_err(OutputError::from)?;
         return outcome(resource, &[], selected.unreachable);
     }
     if global.dry_run {
@@ -244,16 +258,7 @@ fn planned(resource: Resource, selected: &Selected, verb: &str) -> Vec<ResultRow
         .by_node
         .values()
         .flatten()
-        .map(|guest| {
-            ResultRow::dry_run(
-                resource,
-                guest.vmid,
-                &guest.name,
-                &guest.node,
-                guest.status(),
-                verb,
-            )
-        })
+        .map(|guest| ResultRow::dry_run(resource, guest, verb))
         .collect();
     rows.extend(unresolved_rows(resource, selected));
     rows.sort_by_key(|row| row.vmid);

@@ -3,7 +3,7 @@
 //! code all the lines together give (DESIGN: 0 all done, 3 partial, 1 all
 //! failed, 5 all refused by safety checks, 4 none found).
 
-use pvectl_proto::v1::{ActionOutcome, ErrorDetail, GuestResult, GuestStatus};
+use pvectl_proto::v1::{ActionOutcome, ErrorDetail, Guest, GuestResult, GuestStatus};
 use serde::Serialize;
 
 use super::Resource;
@@ -130,36 +130,33 @@ impl ResultRow {
         reason: String,
     ) -> ResultRow {
         ResultRow {
-            resource: resource.command,
-            vmid,
-            name: name.to_owned(),
-            node: node.to_owned(),
             result: "not-done",
-            status: view::status(GuestStatus::Unknown),
             message: reason,
-            upid: String::new(),
-            error: None,
             failure: Some(ExitStatus::Failed),
+            ..Self::bare(resource, vmid, name, node)
         }
     }
 
-    /// A guest a dry run would act on.
-    pub fn dry_run(
-        resource: Resource,
-        vmid: u32,
-        name: &str,
-        node: &str,
-        status: GuestStatus,
-        verb: &str,
-    ) -> ResultRow {
+    /// A guest a dry run would act on, as it is now.
+    pub fn dry_run(resource: Resource, guest: &Guest, verb: &str) -> ResultRow {
+        ResultRow {
+            result: "dry-run",
+            status: view::status(guest.status()),
+            message: format!("would {verb}"),
+            ..Self::bare(resource, guest.vmid, &guest.name, &guest.node)
+        }
+    }
+
+    /// A line naming the guest and nothing else yet.
+    fn bare(resource: Resource, vmid: u32, name: &str, node: &str) -> ResultRow {
         ResultRow {
             resource: resource.command,
             vmid,
             name: name.to_owned(),
             node: node.to_owned(),
-            result: "dry-run",
-            status: view::status(status),
-            message: format!("would {verb}"),
+            result: "",
+            status: view::status(GuestStatus::Unknown),
+            message: String::new(),
             upid: String::new(),
             error: None,
             failure: None,
@@ -217,7 +214,10 @@ pub(in crate::commands) fn outcome(
     let done = rows.len() - failures.len();
     let exit = if done > 0 || !unreachable.is_empty() {
         ExitStatus::Partial
-    } else if let Some(first) = failures.first().filter(|f| failures.iter().all(|g| g == *f)) {
+    } else if let Some(first) = failures
+        .first()
+        .filter(|f| failures.iter().all(|g| g == *f))
+    {
         *first
     } else {
         ExitStatus::Failed

@@ -274,13 +274,23 @@ fn ha_request(
                 }
             ));
             let sim = Arc::clone(&ctx.sim);
-            if let Some(ha) = sim.state().guests.get_mut(&vmid).and_then(|g| g.ha.as_mut()) {
+            if let Some(ha) = sim
+                .state()
+                .guests
+                .get_mut(&vmid)
+                .and_then(|g| g.ha.as_mut())
+            {
                 ha.requested = requested;
             }
             crate::ha::write_resources(&sim, &node).map_err(|e| e.to_string())?;
             tokio::spawn(async move {
                 sim.clock.sleep(Duration::from_secs(10)).await;
-                if let Some(ha) = sim.state().guests.get_mut(&vmid).and_then(|g| g.ha.as_mut()) {
+                if let Some(ha) = sim
+                    .state()
+                    .guests
+                    .get_mut(&vmid)
+                    .and_then(|g| g.ha.as_mut())
+                {
                     ha.crm = requested;
                 }
                 // the guest may be gone by then; its service went with it
