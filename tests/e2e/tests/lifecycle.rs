@@ -341,6 +341,18 @@ async fn an_operator_may_act_and_each_action_is_journaled_with_the_caller() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_viewer_may_not_act_and_nothing_runs() {
+    let sandbox = Sandbox::three_nodes().await.unwrap();
+    let run = sandbox
+        .pvectl_as("sim-viewer", &["vm", "start", "101", "-o", "json"])
+        .await;
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.json()[0]["result"], "not-done", "{run}");
+    assert!(run.stderr.contains("RunGuestAction"), "{run}");
+    assert_eq!(run_state(&sandbox, 101), RunState::Stopped);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_vmid_of_the_other_kind_is_refused_before_anything_runs() {
     let sandbox = Sandbox::three_nodes().await.unwrap();
     let run = sandbox.pvectl(&["vm", "stop", "102"]).await;
