@@ -4,6 +4,7 @@
 //! and for the create path.
 
 mod convert;
+pub mod ha;
 mod list;
 mod live;
 pub mod locate;
@@ -15,7 +16,7 @@ use crate::context::AgentCtx;
 use crate::error::AgentError;
 use crate::pmxcfs::GuestKind;
 
-pub use convert::ConfigFacts;
+pub use convert::{ConfigFacts, guest_status};
 pub use list::list_guests;
 pub use live::LiveView;
 pub use locate::{GuestIndex, Located};
@@ -55,7 +56,9 @@ pub async fn get_guest(ctx: &AgentCtx, vmid: u32) -> Result<v1::Guest, AgentErro
         .await
         .map_err(|e| AgentError::pve(&format!("reading the status of guest {vmid}"), &e))?;
     let facts = ConfigFacts::of(&parsed.config);
-    Ok(convert::guest(&located, &facts, &status))
+    let mut guest = convert::guest(&located, &facts, &status);
+    ha::fill(std::slice::from_mut(&mut guest), &ha::ha_states(ctx).await?);
+    Ok(guest)
 }
 
 /// `GetGuestConfig`: the config with pending changes and digest.

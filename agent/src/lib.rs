@@ -1,5 +1,6 @@
 //! `pvectl-agent` as a library, so the binary and the tests share the agent's building blocks.
 
+pub mod actions;
 pub mod authz;
 pub mod check;
 pub mod cluster;

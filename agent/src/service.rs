@@ -3,8 +3,9 @@
 use futures::StreamExt;
 use pvectl_proto::v1::agent_server::Agent;
 use pvectl_proto::v1::{
-    CreateEvent, CreateVmFromTemplateRequest, GetGuestConfigRequest, GetGuestRequest,
-    GetJournalHeadRequest, GetNodeInfoRequest, Guest, GuestConfig, JournalEntry, JournalHead,
+    CreateEvent, CreateVmFromTemplateRequest, DeleteGuestsRequest, DeleteGuestsResponse,
+    GetGuestConfigRequest, GetGuestRequest, GetJournalHeadRequest, GetNodeInfoRequest, Guest,
+    GuestActionRequest, GuestActionResponse, GuestConfig, JournalEntry, JournalHead,
     ListGuestsRequest, ListGuestsResponse, ListOperationsRequest, ListOperationsResponse,
     ListTasksRequest, ListTasksResponse, ListTemplatesRequest, ListTemplatesResponse, NodeInfo,
     NodeResources, ReadJournalRequest, StopTaskRequest, StopTaskResponse, StreamTaskLogRequest,
@@ -19,7 +20,7 @@ use crate::cluster::ClusterView;
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::operations::Operation;
-use crate::{create, guests, tasks, templates, update};
+use crate::{actions, create, guests, tasks, templates, update};
 
 /// The gRPC service over the agent's context.
 #[derive(Clone)]
@@ -112,6 +113,28 @@ impl Agent for AgentService {
         let request = request.into_inner();
         Ok(Response::new(
             update::update_guest_config(&self.ctx, &caller, &request).await?,
+        ))
+    }
+
+    async fn run_guest_action(
+        &self,
+        request: Request<GuestActionRequest>,
+    ) -> Result<Response<GuestActionResponse>, Status> {
+        let caller = Caller::of(&request);
+        let request = request.into_inner();
+        Ok(Response::new(
+            actions::run_guest_action(&self.ctx, &caller.cn, request).await?,
+        ))
+    }
+
+    async fn delete_guests(
+        &self,
+        request: Request<DeleteGuestsRequest>,
+    ) -> Result<Response<DeleteGuestsResponse>, Status> {
+        let caller = Caller::of(&request);
+        let request = request.into_inner();
+        Ok(Response::new(
+            actions::delete_guests(&self.ctx, &caller.cn, request).await?,
         ))
     }
 

@@ -15,8 +15,9 @@ use crate::output::OutputFormat;
 use crate::pki::{self, Role};
 
 pub use resources::{
-    AuditCommand, CtCommand, GuestListArgs, GuestSelectArgs, NodeCommand, TaskCommand,
-    TaskListArgs, TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
+    AuditCommand, CtCommand, GuestActionArgs, GuestDeleteArgs, GuestListArgs, GuestSelectArgs,
+    GuestShutdownArgs, GuestStateArgs, GuestStopArgs, NodeCommand, TaskCommand, TaskListArgs,
+    TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
 };
 pub use update::GuestUpdateArgs;
 

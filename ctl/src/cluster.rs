@@ -91,6 +91,15 @@ impl Cluster {
         }
     }
 
+    /// The same cluster with another per-node call timeout (bulk actions
+    /// wait for every guest's task).
+    pub fn with_call_timeout(&self, call_timeout: Duration) -> Cluster {
+        Cluster {
+            call_timeout,
+            ..self.clone()
+        }
+    }
+
     /// The seed's answer to `GetNodeInfo`.
     pub fn info(&self) -> &NodeInfo {
         &self.info

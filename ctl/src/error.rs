@@ -127,6 +127,17 @@ pub enum CommandError {
         vmids: Vec<u32>,
         unreachable: Vec<String>,
     },
+    #[error("{}", not_all_done(noun, *failed, *total, unreachable))]
+    NotAllDone {
+        /// `VM` or `container`.
+        noun: &'static str,
+        failed: usize,
+        total: usize,
+        /// Nodes that did not answer the selection: their guests were not acted on.
+        unreachable: Vec<String>,
+        /// What the failures together call for.
+        exit: ExitStatus,
+    },
     #[error("no operation {operation_id:?} on any node{}", not_asked(unreachable))]
     OperationNotFound {
         operation_id: String,
@@ -166,6 +177,23 @@ pub enum CommandError {
     },
 }
 
+/// `2 of 5 VM(s) not done (see the lines above); no answer from node(s) pve2: …`.
+fn not_all_done(noun: &str, failed: usize, total: usize, silent: &[String]) -> String {
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!(
+            "{failed} of {total} {noun}(s) not done (see the lines above)"
+        ));
+    }
+    if !silent.is_empty() {
+        parts.push(format!(
+            "no answer from node(s) {}: their guests were not acted on",
+            silent.join(", ")
+        ));
+    }
+    parts.join("; ")
+}
+
 fn not_asked(nodes: &[String]) -> String {
     if nodes.is_empty() {
         String::new()
@@ -192,6 +220,7 @@ impl CommandError {
             CommandError::NothingToUpdate { .. } => ExitStatus::Usage,
             CommandError::WrongKind { .. } => ExitStatus::NotFound,
             CommandError::Partial { .. } => ExitStatus::Partial,
+            CommandError::NotAllDone { exit, .. } => *exit,
             CommandError::JournalBroken { .. }
             | CommandError::StreamEnded { .. }
             | CommandError::NoEvents { .. }

@@ -125,6 +125,8 @@ impl RemoteError {
 pub fn kind_exit_status(kind: ErrorKind) -> ExitStatus {
     match kind {
         ErrorKind::NotFound => ExitStatus::NotFound,
+        // a lock or a stale digest refuses the change as a safety check does:
+        // nothing changed
         ErrorKind::RefusedBySafety | ErrorKind::Locked | ErrorKind::Conflict => ExitStatus::Refused,
         ErrorKind::InvalidArgument => ExitStatus::Usage,
         _ => ExitStatus::Failed,

@@ -1,7 +1,8 @@
 //! The pvectl gRPC contract and the rules shared by agent and client: routing
-//! (template ranges), the journal's line format and hash chain, and PVE's
-//! task ids (UPIDs).
+//! (template ranges), the journal's line format and hash chain, PVE's task
+//! ids (UPIDs), and how long bulk actions may take.
 
+pub mod bulk;
 pub mod journal;
 pub mod routing;
 mod status;

@@ -1,12 +1,14 @@
 //! `ListGuests`: this node's guests from the live view (config facts) and
 //! the node's own guest lists (`GET /nodes/{node}/qemu` and `/lxc`, which
 //! read the node's state directly and so show a fresh guest at once, unlike
-//! `/cluster/resources`). At most two API calls, whatever the guest count.
+//! `/cluster/resources`), with each guest's HA state. At most two API calls
+//! (three in API-only mode), whatever the guest count.
 use std::collections::BTreeMap;
 
 use pvectl_proto::v1;
 
 use super::convert::{ConfigFacts, guest};
+use super::ha::{fill, ha_states};
 use super::locate::{GuestIndex, Located};
 use crate::cluster::Source;
 use crate::context::AgentCtx;
@@ -25,11 +27,14 @@ pub async fn list_guests(
         check_node(ctx, &view, &request.node)?;
     }
     let kinds = kinds(request.kind());
-    let (facts, states) = tokio::try_join!(config_facts(ctx, &kinds), run_states(ctx, &kinds))?;
-    let mut guests: Vec<v1::Guest> = merge(&ctx.node, facts, states)
-        .into_iter()
-        .filter(|g| wanted(request, g))
-        .collect();
+    let (facts, states, ha) = tokio::try_join!(
+        config_facts(ctx, &kinds),
+        run_states(ctx, &kinds),
+        ha_states(ctx)
+    )?;
+    let mut guests = merge(&ctx.node, facts, states);
+    fill(&mut guests, &ha);
+    let mut guests: Vec<v1::Guest> = guests.into_iter().filter(|g| wanted(request, g)).collect();
     guests.sort_by_key(|g| g.vmid);
     Ok(v1::ListGuestsResponse {
         node: ctx.node.clone(),

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::lenient::{flag, loose, loose_opt, string_map};
+use crate::pmxcfs::GuestKind;
 
 /// `GET /version`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -107,6 +108,17 @@ pub struct ClusterResource {
     /// HA state when HA-managed.
     #[serde(default)]
     pub hastate: Option<String>,
+}
+
+impl ClusterResource {
+    /// The guest's kind by `type`; `None` for other resource types.
+    pub fn guest_kind(&self) -> Option<GuestKind> {
+        match self.kind.as_str() {
+            "qemu" => Some(GuestKind::Qemu),
+            "lxc" => Some(GuestKind::Lxc),
+            _ => None,
+        }
+    }
 }
 
 /// One guest of `GET /nodes/{node}/qemu` or `/lxc`: this node's guests,
@@ -308,6 +320,20 @@ pub struct GuestCurrentStatus {
     /// Tags as stored (`;`-separated).
     #[serde(default, deserialize_with = "loose_opt")]
     pub tags: Option<String>,
+    /// status/current only: whether the HA stack manages the guest.
+    #[serde(default)]
+    pub ha: Option<GuestHaStatus>,
+}
+
+/// The `ha` object of `status/current` (`PVE::HA::Config::get_service_status`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct GuestHaStatus {
+    /// An HA resource: start, stop and shutdown go to the HA manager.
+    #[serde(default, deserialize_with = "flag")]
+    pub managed: bool,
+    /// The state requested for it (`started`, `stopped`, ...).
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub state: Option<String>,
 }
 
 /// `GET /nodes/{node}/tasks/{upid}/status`.

@@ -77,6 +77,20 @@ pub enum VmCommand {
     },
     /// Change a VM's config: shows the diff, asks on a terminal, refuses if it changed meanwhile
     Update(GuestUpdateArgs),
+    /// Start VMs, in parallel on their nodes; one result line per VM
+    Start(GuestActionArgs),
+    /// Stop VMs hard, as pulling the plug (see shutdown for a clean stop)
+    Stop(GuestStopArgs),
+    /// Shut VMs down cleanly (ACPI)
+    Shutdown(GuestShutdownArgs),
+    /// Reboot running VMs cleanly
+    Reboot(GuestActionArgs),
+    /// Pause running VMs
+    Suspend(GuestStateArgs),
+    /// Resume paused VMs
+    Resume(GuestStateArgs),
+    /// Delete VMs with their disks (asks first on a terminal; --yes otherwise)
+    Delete(GuestDeleteArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +111,20 @@ pub enum CtCommand {
     },
     /// Change a container's config: shows the diff, asks on a terminal, refuses if it changed meanwhile
     Update(GuestUpdateArgs),
+    /// Start containers, in parallel on their nodes; one result line per container
+    Start(GuestActionArgs),
+    /// Stop containers hard (see shutdown for a clean stop)
+    Stop(GuestStopArgs),
+    /// Shut containers down cleanly through their init
+    Shutdown(GuestShutdownArgs),
+    /// Reboot running containers cleanly
+    Reboot(GuestActionArgs),
+    /// Freeze running containers
+    Suspend(GuestStateArgs),
+    /// Thaw frozen containers
+    Resume(GuestStateArgs),
+    /// Delete containers with their volumes (asks first on a terminal; --yes otherwise)
+    Delete(GuestDeleteArgs),
 }
 
 /// Filters of `vm list` and `ct list`.
@@ -129,6 +157,74 @@ pub struct GuestSelectArgs {
     /// Every guest of the kind (templates excluded)
     #[arg(long, group = "guests")]
     pub all: bool,
+}
+
+/// `start` and `reboot`: which guests, PVE's timeout, whether to wait.
+#[derive(Debug, Clone, Args)]
+pub struct GuestActionArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// PVE's timeout for each guest's action (e.g. 2m) [default: PVE's]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Return once PVE accepted each action instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `stop`: as [`GuestActionArgs`], and `--force`.
+#[derive(Debug, Clone, Args)]
+pub struct GuestStopArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// Overrule a shutdown in progress
+    #[arg(long)]
+    pub force: bool,
+    /// PVE's timeout for each guest's stop (e.g. 30s) [default: PVE's]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Return once PVE accepted each stop instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `shutdown`: as [`GuestActionArgs`], and `--force`.
+#[derive(Debug, Clone, Args)]
+pub struct GuestShutdownArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// Stop hard when a guest has not shut down within the timeout
+    #[arg(long)]
+    pub force: bool,
+    /// How long each guest gets to shut down (e.g. 2m) [default: PVE's, 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Return once PVE accepted each shutdown instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `suspend` and `resume`: which guests, whether to wait.
+#[derive(Debug, Clone, Args)]
+pub struct GuestStateArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// Return once PVE accepted each action instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `delete`: which guests, and how far to go.
+#[derive(Debug, Clone, Args)]
+pub struct GuestDeleteArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// Also remove them from backup jobs, replication and HA, and destroy unreferenced disks
+    #[arg(long)]
+    pub purge: bool,
+    /// Stop running guests first instead of refusing them
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,10 @@
 //! What `vm` and `ct` share: listing guests across the fleet, reading one
-//! guest or its config from the node it lives on, and (`select`) turning
-//! VMIDs, a selector or `--all` into the guests each node must act on.
+//! guest or its config from the node it lives on, (`select`) turning
+//! VMIDs, a selector or `--all` into the guests each node must act on, and
+//! (`bulk`, `results`) the lifecycle actions and deletes on them.
 
-#[expect(
-    dead_code,
-    reason = "the bulk commands (start, stop, delete) build on it next"
-)]
+pub(super) mod bulk;
+mod results;
 pub(super) mod select;
 mod view;
 

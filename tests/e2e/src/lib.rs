@@ -142,6 +142,17 @@ impl Sandbox {
         self.pvectl_as("sim", args).await
     }
 
+    /// Runs `pvectl ARGS… -o json`, which must exit `code`; the items of the
+    /// JSON array it printed (one per line of a result table) and the run.
+    pub async fn pvectl_rows(&self, args: &[&str], code: i32) -> (Vec<serde_json::Value>, Run) {
+        let mut args = args.to_vec();
+        args.extend(["-o", "json"]);
+        let run = self.pvectl(&args).await;
+        assert_eq!(run.code, code, "{run}");
+        let rows = run.json().as_array().cloned().unwrap_or_default();
+        (rows, run)
+    }
+
     /// Runs `pvectl --context CONTEXT ARGS…` (`sim`, `sim-operator`, `sim-viewer`).
     pub async fn pvectl_as(&self, context: &str, args: &[&str]) -> Run {
         let output = self

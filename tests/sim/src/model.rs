@@ -23,7 +23,7 @@ use crate::storage::{StorageDef, Volumes};
 use crate::tasks::TaskLogDir;
 
 pub use flocks::Flocks;
-pub use guest::{Guest, RunState};
+pub use guest::{Guest, HaResource, RunState};
 pub use workers::{INTERRUPTED, TaskCtx, TaskRecord};
 
 /// A simulated node.

@@ -12,6 +12,7 @@ use crate::cli::GuestSelectArgs;
 use crate::cluster::Cluster;
 use crate::commands::Io;
 use crate::error::CommandError;
+use crate::output::OutputError;
 
 /// The guests to act on, and what could not be resolved.
 #[derive(Debug, Default)]
@@ -21,7 +22,8 @@ pub(in crate::commands) struct Selected {
     /// VMIDs asked for that no answering node has, while some node did not
     /// answer: they may live there.
     pub unresolved: Vec<u32>,
-    /// Nodes that did not answer (already warned about on stderr).
+    /// Nodes that did not answer or are offline (already warned about on
+    /// stderr).
     pub unreachable: Vec<String>,
 }
 
@@ -32,7 +34,9 @@ impl Selected {
     }
 }
 
-/// Resolves `args` for `resource`'s `verb` over every member. VMIDs that exist
+/// Resolves `args` for `resource`'s `verb` over every member that corosync
+/// sees online (the others are warned about and count as not answering,
+/// without waiting for them). VMIDs that exist
 /// nowhere (every node answered), or name a guest of the other kind, are
 /// refused before anything is done. A selector and `--all` leave templates
 /// out; VMIDs name exactly what they name.
@@ -43,9 +47,20 @@ pub(in crate::commands) async fn select(
     args: &GuestSelectArgs,
     io: &mut Io<'_>,
 ) -> Result<Selected, Error> {
-    let nodes = cluster.member_names();
+    let (online, offline): (Vec<_>, Vec<_>) =
+        cluster.members().iter().partition(|member| member.online);
+    for member in &offline {
+        writeln!(
+            io.stderr,
+            "warning: node {} is offline (corosync): not asked",
+            member.name
+        )
+        .map_err(OutputError::from)?;
+    }
+    let nodes: Vec<String> = online.iter().map(|member| member.name.clone()).collect();
     let request = ListGuestsRequest::default();
-    let (guests, unreachable) = list_nodes(cluster, &nodes, &request, io).await?;
+    let (guests, mut unreachable) = list_nodes(cluster, &nodes, &request, io).await?;
+    unreachable.extend(offline.iter().map(|member| member.name.clone()));
     let mut selected = Selected {
         unreachable,
         ..Selected::default()

@@ -36,7 +36,34 @@ pub struct Guest {
     /// when it came into existence (for the /cluster/resources lag)
     pub created: Instant,
     /// managed by the HA stack (actions become hastart/hastop requests)
-    pub ha: bool,
+    pub ha: Option<HaResource>,
+}
+
+/// A guest's entry in the HA stack: `ha/resources.cfg` holds the state last
+/// requested (`ha-manager set --state`), `ha/manager_status` the state the
+/// CRM last put the service in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HaResource {
+    /// `state` in resources.cfg: `started` or `stopped`.
+    pub requested: &'static str,
+    /// The service's `state` in manager_status.
+    pub crm: &'static str,
+}
+
+impl HaResource {
+    /// A resource whose request and CRM state both match `run`, as when
+    /// `ha-manager add` takes over a guest in that state.
+    pub fn matching(run: RunState) -> HaResource {
+        let state = if run == RunState::Stopped {
+            "stopped"
+        } else {
+            "started"
+        };
+        HaResource {
+            requested: state,
+            crm: state,
+        }
+    }
 }
 
 impl Guest {
@@ -49,7 +76,7 @@ impl Guest {
             run: RunState::Stopped,
             started_at: None,
             created: Instant::now(),
-            ha: false,
+            ha: None,
         }
     }
 
