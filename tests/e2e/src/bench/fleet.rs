@@ -25,6 +25,10 @@ pub struct Settings {
     pub runs: usize,
     /// Guests on the single node of the big-listing figure.
     pub guests_on_one_node: u32,
+    /// Stopped VMs the bulk start starts (0 skips it) ...
+    pub bulk_guests: u32,
+    /// ... spread over this many nodes.
+    pub bulk_nodes: u32,
     pub time_scale: f64,
 }
 
@@ -60,6 +64,21 @@ pub struct FleetFigures {
     /// The fleet's p50 over the single node's p50.
     pub fleet_ratio: Option<f64>,
     pub big_node: BigNodeFigures,
+    pub bulk_start: Option<BulkFigures>,
+}
+
+/// `pvectl vm start -l tag=bulk` over many nodes.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkFigures {
+    pub nodes: u32,
+    pub guests: usize,
+    /// Wall time of the one `pvectl` run.
+    pub wall_ms: f64,
+    pub exit_code: i32,
+    /// Result lines that said the guest was started.
+    pub started: usize,
+    /// Guests the simulator shows running afterwards.
+    pub running_after: usize,
 }
 
 /// Runs every figure, one cluster after another.
@@ -78,6 +97,15 @@ pub async fn run(settings: &Settings) -> Result<FleetFigures> {
         .context("the fleet")?;
     eprintln!("listing {} guests on one node", settings.guests_on_one_node);
     let big_node = big_node(settings).await.context("the big node")?;
+    let bulk_start = if settings.bulk_guests > 0 {
+        eprintln!(
+            "starting {} VMs over {} nodes",
+            settings.bulk_guests, settings.bulk_nodes
+        );
+        Some(bulk_start(settings).await.context("the bulk start")?)
+    } else {
+        None
+    };
     let fleet_ratio = match (&one_node.cli, &fleet.cli) {
         (Some(one), Some(all)) => Some(all.p50_ms / one.p50_ms),
         _ => None,
@@ -88,6 +116,7 @@ pub async fn run(settings: &Settings) -> Result<FleetFigures> {
         fleet,
         fleet_ratio,
         big_node,
+        bulk_start,
     })
 }
 
@@ -201,4 +230,61 @@ async fn big_node(settings: &Settings) -> Result<BigNodeFigures> {
         cli: Summary::of(&cli),
         api_calls_per_list: calls as f64 / settings.runs.max(1) as f64,
     })
+}
+
+async fn bulk_start(settings: &Settings) -> Result<BulkFigures> {
+    let nodes = settings.bulk_nodes.max(1);
+    let sandbox = BenchSandbox::start(&Setup {
+        nodes,
+        time_scale: settings.time_scale,
+        fleet: FleetOptions::default(),
+        faults: Vec::new(),
+        extra_vms_per_node: settings.bulk_guests.div_ceil(nodes),
+    })
+    .await?;
+    let running = |sandbox: &BenchSandbox| {
+        sandbox
+            .cluster
+            .sim()
+            .state()
+            .guests
+            .values()
+            .filter(|g| g.tags() == Some("bulk") && g.run.as_str() == "running")
+            .count()
+    };
+    let guests = sandbox
+        .cluster
+        .sim()
+        .state()
+        .guests
+        .values()
+        .filter(|g| g.tags() == Some("bulk"))
+        .count();
+    ensure!(running(&sandbox) == 0, "the bulk VMs start stopped");
+    let started = Instant::now();
+    let output = sandbox
+        .pvectl(&["vm", "start", "-l", "tag=bulk", "-o", "json"])
+        .await?;
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let results: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).unwrap_or_default();
+    let figures = BulkFigures {
+        nodes,
+        guests,
+        wall_ms,
+        exit_code: output.status.code().unwrap_or(-1),
+        started: results
+            .iter()
+            .filter(|r| r["result"].as_str() == Some("done"))
+            .count(),
+        running_after: running(&sandbox),
+    };
+    if !output.status.success() {
+        eprintln!(
+            "vm start failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    sandbox.shutdown().await;
+    Ok(figures)
 }

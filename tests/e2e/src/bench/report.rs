@@ -179,6 +179,9 @@ pub struct FleetTargets {
     pub guests_on_one_node: u32,
     /// ... within this long.
     pub big_list_ms: f64,
+    /// The bulk start: this many guests over that many nodes.
+    pub bulk_guests: u32,
+    pub bulk_nodes: u32,
 }
 
 pub const FLEET_TARGETS: FleetTargets = FleetTargets {
@@ -187,6 +190,8 @@ pub const FLEET_TARGETS: FleetTargets = FleetTargets {
     latency_ms: 50,
     guests_on_one_node: 1000,
     big_list_ms: 50.0,
+    bulk_guests: 500,
+    bulk_nodes: 16,
 };
 
 /// Everything `pvectl-bench fleet` measured.
@@ -253,6 +258,24 @@ pub fn fleet_table(report: &FleetReport) -> String {
         "-".into(),
         "-".into(),
     ]);
+    if let Some(bulk) = &f.bulk_start {
+        rows.push([
+            format!(
+                "vm start, {} VMs over {} nodes (pvectl CLI)",
+                bulk.guests, bulk.nodes
+            ),
+            format!(
+                "{:.0} ms, exit {}, {} started, {} running after",
+                bulk.wall_ms, bulk.exit_code, bulk.started, bulk.running_after
+            ),
+            "all started, exit 0".into(),
+            pass(
+                bulk.exit_code == 0
+                    && bulk.started == bulk.guests
+                    && bulk.running_after == bulk.guests,
+            ),
+        ]);
+    }
     align(&rows, &report.machine)
 }
 

@@ -47,6 +47,12 @@ struct FleetArgs {
     /// Guests on the single node of the big listing.
     #[arg(long, default_value_t = FLEET_TARGETS.guests_on_one_node)]
     guests: u32,
+    /// Stopped VMs the bulk start starts (0 skips it).
+    #[arg(long, default_value_t = FLEET_TARGETS.bulk_guests)]
+    bulk_guests: u32,
+    /// Nodes the bulk start's VMs are spread over.
+    #[arg(long, default_value_t = FLEET_TARGETS.bulk_nodes)]
+    bulk_nodes: u32,
     /// Real seconds per simulated second.
     #[arg(long, default_value_t = 0.01)]
     time_scale: f64,
@@ -106,6 +112,8 @@ async fn fleet(args: FleetArgs) -> anyhow::Result<()> {
         latency_ms: args.latency_ms,
         runs: args.runs,
         guests_on_one_node: args.guests,
+        bulk_guests: args.bulk_guests,
+        bulk_nodes: args.bulk_nodes,
         time_scale: args.time_scale,
     };
     let figures = fleet::run(&settings).await?;
