@@ -11,6 +11,7 @@ use crate::config::AgentConfig;
 use crate::create::allocate::Reservations;
 use crate::create::queue::CloneQueue;
 use crate::error::AgentError;
+use crate::guests::LiveView;
 use crate::journal::Journal;
 use crate::operations::Operations;
 use crate::pmxcfs::Members;
@@ -33,6 +34,8 @@ pub struct AgentCtx {
     /// The watcher over this node's config and task log directories;
     /// `None` in API-only mode.
     pub watch: Option<WatchHub>,
+    /// This node's config facts for listings, kept current from the watcher.
+    pub live: LiveView,
 }
 
 pub type Ctx = Arc<AgentCtx>;
@@ -65,6 +68,7 @@ impl AgentCtx {
             reservations: Reservations::default(),
             clone_queue,
             watch,
+            live: LiveView::default(),
         })
     }
 

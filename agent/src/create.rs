@@ -75,6 +75,18 @@ impl<R: Request> Run<R> {
     pub async fn mark(&self, step: &str) {
         record::progress(&self.ctx, &self.op, step, &self.record, &self.progress).await;
     }
+
+    /// Notes a PVE task this operation just started; if `pvectl task stop`
+    /// came while the request was under way (and so found no task to stop),
+    /// stops it now.
+    pub async fn task_started(&self, upid: &str) {
+        self.op.set_upid(upid);
+        if self.op.is_cancelled()
+            && let Err(err) = self.ctx.pve.stop_task(&self.ctx.node, upid).await
+        {
+            tracing::warn!(%upid, %err, "cannot stop the {} of a stopped operation", R::MAIN_TASK);
+        }
+    }
 }
 
 /// How one kind of operation runs once started or taken over.
@@ -132,7 +144,13 @@ pub fn spawn<R: Flow>(run: Run<R>) {
 }
 
 async fn run_to_end<R: Flow>(mut run: Run<R>) {
-    let outcome = R::execute(&mut run).await.map_err(|err| *err.detail);
+    let outcome = R::execute(&mut run).await.map_err(|err| {
+        let mut detail = *err.detail;
+        if run.op.is_cancelled() && detail.hint.is_empty() {
+            detail.hint = "the operation was stopped (pvectl task stop)".to_string();
+        }
+        detail
+    });
     let target = record::target(&run.record, &run.progress);
     record::finished(&run.ctx, &run.op, R::ACTION, target, &outcome).await;
     match outcome {
@@ -142,4 +160,12 @@ async fn run_to_end<R: Flow>(mut run: Run<R>) {
         }
         Err(detail) => run.op.finish_err(detail),
     }
+}
+
+/// The error of an operation stopped by `pvectl task stop` before it
+/// changed anything; `while_doing` says where it was.
+pub fn stopped(while_doing: &str) -> AgentError {
+    AgentError::conflict(format!(
+        "the create was stopped while {while_doing}; nothing was created"
+    ))
 }

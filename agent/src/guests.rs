@@ -4,6 +4,9 @@
 //! and for the create path.
 
 mod convert;
+pub mod ha;
+mod list;
+mod live;
 pub mod locate;
 pub mod read;
 
@@ -13,6 +16,9 @@ use crate::context::AgentCtx;
 use crate::error::AgentError;
 use crate::pmxcfs::GuestKind;
 
+pub use convert::{ConfigFacts, guest_status};
+pub use list::list_guests;
+pub use live::LiveView;
 pub use locate::{GuestIndex, Located};
 pub use read::{config_path, read_config};
 
@@ -49,7 +55,10 @@ pub async fn get_guest(ctx: &AgentCtx, vmid: u32) -> Result<v1::Guest, AgentErro
         .status_current(&ctx.node, located.kind, vmid)
         .await
         .map_err(|e| AgentError::pve(&format!("reading the status of guest {vmid}"), &e))?;
-    Ok(convert::guest(&located, &parsed.config, &status))
+    let facts = ConfigFacts::of(&parsed.config);
+    let mut guest = convert::guest(&located, &facts, &status);
+    ha::fill(std::slice::from_mut(&mut guest), &ha::ha_states(ctx).await?);
+    Ok(guest)
 }
 
 /// `GetGuestConfig`: the config with pending changes and digest.

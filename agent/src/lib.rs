@@ -1,5 +1,6 @@
 //! `pvectl-agent` as a library, so the binary and the tests share the agent's building blocks.
 
+pub mod actions;
 pub mod authz;
 pub mod check;
 pub mod cluster;
@@ -15,6 +16,8 @@ pub mod pve_api;
 pub mod server;
 pub mod service;
 pub mod task_wait;
+pub mod tasks;
 pub mod templates;
 pub mod tls_pair;
+pub mod update;
 pub mod watch;

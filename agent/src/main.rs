@@ -10,6 +10,7 @@ use pvectl_agent::check;
 use pvectl_agent::config::{AgentConfig, DEFAULT_CONFIG_PATH};
 use pvectl_agent::context::AgentCtx;
 use pvectl_agent::create::resume;
+use pvectl_agent::guests::LiveView;
 use pvectl_agent::server;
 use pvectl_agent::service::AgentService;
 
@@ -90,6 +91,7 @@ async fn run(config_path: &std::path::Path) -> Result<()> {
     for report in resume::resume_in_flight(&ctx).await {
         tracing::info!(operation = %report.id, resumed = report.resumed, reason = %report.reason, "operation in flight at the last stop");
     }
+    LiveView::keep_current(Arc::clone(&ctx));
     let listener = server::bind(listen).await?;
     let service = AgentService::new(Arc::clone(&ctx));
     tracing::info!(node = %ctx.node, addr = %listener.local_addr()?, api_only = ctx.source.is_api_only(), "pvectl-agent ready");

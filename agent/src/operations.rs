@@ -43,6 +43,8 @@ pub struct Operation {
     started: Instant,
     state: Mutex<State>,
     changes: watch::Sender<usize>,
+    /// Set once `pvectl task stop` asks the operation to end.
+    cancel: watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -51,6 +53,8 @@ struct State {
     phase: CreatePhase,
     vmid: u32,
     upid: String,
+    /// Every PVE task it started, oldest first.
+    upids: Vec<String>,
     finished: bool,
 }
 
@@ -93,6 +97,7 @@ impl Operations {
             started: now.checked_sub(age).unwrap_or(now),
             state: Mutex::new(State::default()),
             changes: watch::Sender::new(0),
+            cancel: watch::Sender::new(false),
         });
         let mut all = lock(&self.all);
         all.insert(id, Arc::clone(&operation));
@@ -163,7 +168,38 @@ impl Operation {
 
     /// The PVE task events carry from now on.
     pub fn set_upid(&self, upid: &str) {
-        lock(&self.state).upid = upid.to_string();
+        let mut state = lock(&self.state);
+        state.upid = upid.to_string();
+        if !upid.is_empty() && !state.upids.iter().any(|known| known == upid) {
+            state.upids.push(upid.to_string());
+        }
+    }
+
+    /// The PVE task it runs now (or ran last); empty before its first.
+    pub fn upid(&self) -> String {
+        lock(&self.state).upid.clone()
+    }
+
+    /// Every PVE task it started, oldest first.
+    pub fn upids(&self) -> Vec<String> {
+        lock(&self.state).upids.clone()
+    }
+
+    /// Asks the operation to end: it starts no further step, and a step
+    /// waiting for its turn gives up.
+    pub fn cancel(&self) {
+        self.cancel.send_replace(true);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.cancel.borrow()
+    }
+
+    /// Resolves once [`Operation::cancel`] was called.
+    pub async fn cancelled(&self) {
+        let mut signal = self.cancel.subscribe();
+        // the sender lives in `self`, so waiting cannot fail
+        let _ = signal.wait_for(|cancelled| *cancelled).await;
     }
 
     /// Records a progress event. Phases only move forward: an earlier phase

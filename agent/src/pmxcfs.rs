@@ -9,11 +9,13 @@
 //! - [`datacenter`]: `datacenter.cfg` (the `next-id` range).
 //! - [`guest_config`]: qemu and lxc guest configs, with a writer in PVE's format.
 //! - [`drive`]: drive and volume values (`[file=]<volid>,k=v,...`).
+//! - [`ha`]: `ha/resources.cfg` and `ha/manager_status` (each guest's HA state).
 
 pub mod datacenter;
 pub mod description;
 pub mod drive;
 pub mod guest_config;
+pub mod ha;
 pub mod members;
 pub mod property_string;
 pub mod vmlist;
@@ -27,7 +29,9 @@ pub use guest_config::{
     BootDisk, BootDiskSource, ConfigError, ConfigValueError, DiskBus, DiskError, GuestConfig,
     GuestDisk, GuestKind, ParsedGuestConfig, Pending, PendingDelete, RenderError, Section,
 };
+pub use ha::HaStates;
 pub use members::{ClusterInfo, MemberNode, Members};
 pub use property_string::{PropertyString, PropertyStringError};
 pub use status_json::StatusFileError;
+pub(crate) use text::split_list;
 pub use vmlist::{GuestType, Vmlist, VmlistEntry};

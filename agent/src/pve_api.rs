@@ -31,9 +31,9 @@ pub use error::{PveError, RequestName};
 pub use params::Params;
 pub use token::{ApiToken, TokenError};
 pub use types::{
-    ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, NetworkInterface,
-    NodeCpuInfo, NodeMemory, NodeStatus, NodeVm, PendingEntry, StorageContent, StorageStatus,
-    TaskExit, TaskListEntry, TaskLog, TaskLogLine, TaskStatus, Version,
+    ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, GuestHaStatus,
+    NetworkInterface, NodeCpuInfo, NodeGuest, NodeMemory, NodeStatus, PendingEntry, StorageContent,
+    StorageStatus, TaskExit, TaskListEntry, TaskLog, TaskLogLine, TaskStatus, Version,
 };
 
 /// Why a [`PveClient`] could not be built.

@@ -4,10 +4,14 @@ use futures::StreamExt;
 use pvectl_proto::v1::agent_server::Agent;
 use pvectl_proto::v1::{
     CreateContainerRequest, CreateEvent, CreateVmFromTemplateRequest, CreateVmRequest,
-    GetGuestConfigRequest, GetGuestRequest, GetJournalHeadRequest, GetNodeInfoRequest, Guest,
-    GuestConfig, JournalEntry, JournalHead, ListOperationsRequest, ListOperationsResponse,
+    DeleteGuestsRequest, DeleteGuestsResponse, GetGuestConfigRequest, GetGuestRequest,
+    GetJournalHeadRequest, GetNodeInfoRequest, Guest, GuestActionRequest, GuestActionResponse,
+    GuestConfig, JournalEntry, JournalHead, ListGuestsRequest, ListGuestsResponse,
+    ListOperationsRequest, ListOperationsResponse, ListTasksRequest, ListTasksResponse,
     ListTemplatesRequest, ListTemplatesResponse, NodeInfo, NodeResources, PromoteTemplateRequest,
-    ReadJournalRequest, ValidateTemplateRequest, ValidateTemplateResponse, WatchOperationRequest,
+    ReadJournalRequest, StopTaskRequest, StopTaskResponse, StreamTaskLogRequest, TaskLogChunk,
+    UpdateGuestConfigRequest, UpdateGuestConfigResponse, ValidateTemplateRequest,
+    ValidateTemplateResponse, WatchOperationRequest,
 };
 use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
@@ -17,7 +21,7 @@ use crate::cluster::ClusterView;
 use crate::context::Ctx;
 use crate::error::AgentError;
 use crate::operations::Operation;
-use crate::{create, guests, templates};
+use crate::{actions, create, guests, tasks, templates, update};
 
 /// The gRPC service over the agent's context.
 #[derive(Clone)]
@@ -35,7 +39,7 @@ impl AgentService {
 impl Agent for AgentService {
     async fn get_node_info(
         &self,
-        _request: Request<GetNodeInfoRequest>,
+        request: Request<GetNodeInfoRequest>,
     ) -> Result<Response<NodeInfo>, Status> {
         let ctx = &self.ctx;
         let view = ctx.cluster().await?;
@@ -45,17 +49,7 @@ impl Agent for AgentService {
         })?;
         let mut node = ClusterView::to_proto(me, port);
         node.agent_version = env!("CARGO_PKG_VERSION").to_string();
-        let status = ctx
-            .pve
-            .node_status(&ctx.node)
-            .await
-            .map_err(|e| AgentError::pve("reading the node status", &e))?;
-        let version = ctx
-            .pve
-            .version()
-            .await
-            .map_err(|e| AgentError::pve("reading the PVE version", &e))?;
-        Ok(Response::new(NodeInfo {
+        let mut info = NodeInfo {
             node: Some(node),
             cluster_name: view.name.clone(),
             quorate: view.quorate,
@@ -64,16 +58,34 @@ impl Agent for AgentService {
                 .iter()
                 .map(|m| ClusterView::to_proto(m, port))
                 .collect(),
-            pve_version: version.version,
             api_only: ctx.source.is_api_only(),
-            resources: Some(NodeResources {
-                cpus: status.cpuinfo.cpus,
-                cpu_usage: status.cpu,
-                memory_total_bytes: status.memory.total,
-                memory_used_bytes: status.memory.used,
-                memory_free_bytes: status.memory.free,
-            }),
-        }))
+            ..NodeInfo::default()
+        };
+        if request.into_inner().members_only {
+            return Ok(Response::new(info));
+        }
+        let (status, version) = tokio::join!(ctx.pve.node_status(&ctx.node), ctx.pve.version());
+        let status = status.map_err(|e| AgentError::pve("reading the node status", &e))?;
+        let version = version.map_err(|e| AgentError::pve("reading the PVE version", &e))?;
+        info.pve_version = version.version;
+        info.resources = Some(NodeResources {
+            cpus: status.cpuinfo.cpus,
+            cpu_usage: status.cpu,
+            memory_total_bytes: status.memory.total,
+            memory_used_bytes: status.memory.used,
+            memory_free_bytes: status.memory.free,
+        });
+        Ok(Response::new(info))
+    }
+
+    async fn list_guests(
+        &self,
+        request: Request<ListGuestsRequest>,
+    ) -> Result<Response<ListGuestsResponse>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(
+            guests::list_guests(&self.ctx, &request).await?,
+        ))
     }
 
     async fn get_guest(
@@ -91,6 +103,39 @@ impl Agent for AgentService {
         let vmid = request.into_inner().vmid;
         Ok(Response::new(
             guests::get_guest_config(&self.ctx, vmid).await?,
+        ))
+    }
+
+    async fn update_guest_config(
+        &self,
+        request: Request<UpdateGuestConfigRequest>,
+    ) -> Result<Response<UpdateGuestConfigResponse>, Status> {
+        let caller = Caller::of(&request);
+        let request = request.into_inner();
+        Ok(Response::new(
+            update::update_guest_config(&self.ctx, &caller, &request).await?,
+        ))
+    }
+
+    async fn run_guest_action(
+        &self,
+        request: Request<GuestActionRequest>,
+    ) -> Result<Response<GuestActionResponse>, Status> {
+        let caller = Caller::of(&request);
+        let request = request.into_inner();
+        Ok(Response::new(
+            actions::run_guest_action(&self.ctx, &caller.cn, request).await?,
+        ))
+    }
+
+    async fn delete_guests(
+        &self,
+        request: Request<DeleteGuestsRequest>,
+    ) -> Result<Response<DeleteGuestsResponse>, Status> {
+        let caller = Caller::of(&request);
+        let request = request.into_inner();
+        Ok(Response::new(
+            actions::delete_guests(&self.ctx, &caller.cn, request).await?,
         ))
     }
 
@@ -181,6 +226,30 @@ impl Agent for AgentService {
             .map(|op| op.summary())
             .collect();
         Ok(Response::new(ListOperationsResponse { operations }))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<ListTasksRequest>,
+    ) -> Result<Response<ListTasksResponse>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(tasks::list(&self.ctx, &request).await?))
+    }
+
+    async fn stream_task_log(
+        &self,
+        request: Request<StreamTaskLogRequest>,
+    ) -> Result<Response<BoxStream<TaskLogChunk>>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(tasks::stream_log(&self.ctx, request).await?))
+    }
+
+    async fn stop_task(
+        &self,
+        request: Request<StopTaskRequest>,
+    ) -> Result<Response<StopTaskResponse>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(tasks::stop(&self.ctx, &request).await?))
     }
 
     async fn get_journal_head(

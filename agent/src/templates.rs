@@ -65,11 +65,11 @@ pub async fn list(ctx: &AgentCtx, view: &ClusterView) -> Result<Vec<TemplateInfo
             .collect(),
         Source::ApiOnly => ctx
             .pve
-            .node_vms(&ctx.node)
+            .node_guests(&ctx.node, GuestKind::Qemu)
             .await
             .map_err(|e| AgentError::pve("listing this node's VMs", &e))?
             .into_iter()
-            .filter(|vm| vm.template)
+            .filter(|vm| vm.status.template)
             .map(|vm| vm.vmid)
             .collect(),
     };

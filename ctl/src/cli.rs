@@ -2,6 +2,7 @@
 //! global flags every command shares. Nothing here acts; `commands` does.
 
 mod resources;
+mod update;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -14,9 +15,12 @@ use crate::output::OutputFormat;
 use crate::pki::{self, Role};
 
 pub use resources::{
-    AuditCommand, CtCommand, CtCreateArgs, NodeCommand, PromoteArgs, ScratchVmArgs, TaskCommand,
-    TemplateCommand, ValidateArgs, VmCommand, VmCreateArgs,
+    AuditCommand, CtCommand, CtCreateArgs, GuestActionArgs, GuestDeleteArgs, GuestListArgs,
+    GuestSelectArgs, GuestShutdownArgs, GuestStateArgs, GuestStopArgs, NodeCommand, PromoteArgs,
+    ScratchVmArgs, TaskCommand, TaskListArgs, TemplateCommand, ValidateArgs, VmCommand,
+    VmCreateArgs,
 };
+pub use update::GuestUpdateArgs;
 
 /// Manage Proxmox VE clusters through their pvectl agents.
 #[derive(Debug, Parser)]

@@ -64,7 +64,9 @@ impl Cluster {
         };
         let info = cluster
             .call_at(&target, "GetNodeInfo", |mut agent| async move {
-                agent.get_node_info(GetNodeInfoRequest {}).await
+                agent
+                    .get_node_info(GetNodeInfoRequest { members_only: true })
+                    .await
             })
             .await?;
         if let Some(node) = &info.node {
@@ -86,6 +88,15 @@ impl Cluster {
             call_timeout,
             seed,
             info,
+        }
+    }
+
+    /// The same cluster with another per-node call timeout (bulk actions
+    /// wait for every guest's task).
+    pub fn with_call_timeout(&self, call_timeout: Duration) -> Cluster {
+        Cluster {
+            call_timeout,
+            ..self.clone()
         }
     }
 

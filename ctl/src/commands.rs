@@ -4,6 +4,7 @@
 mod audit;
 mod config;
 mod ct;
+mod guest;
 mod locate;
 mod node;
 mod operation;
@@ -13,6 +14,7 @@ mod remote;
 mod submit;
 mod task;
 mod template;
+mod update;
 mod view;
 mod vm;
 

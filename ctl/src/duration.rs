@@ -1,7 +1,11 @@
 //! Durations as people write them (`30s`, `5m`, `1h30m`, `500ms`), for
-//! timeouts in the config file and on the command line.
+//! timeouts in the config file and on the command line, and points in time
+//! given as a duration ago or a UTC time (`--since`).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use time::PrimitiveDateTime;
+use time::macros::format_description;
 
 /// Why a duration did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,11 +63,66 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     Ok(total)
 }
 
+/// A point in time on the command line: that long ago, or a UTC time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    Ago(Duration),
+    /// Unix milliseconds.
+    At(i64),
+}
+
+/// Why a point in time did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid time {0:?}: write a duration ago (e.g. 30m, 2h) or a UTC time (2025-01-31T12:00:00Z)"
+)]
+pub struct SinceError(String);
+
+/// `2h` (two hours ago) or `2025-01-31T12:00:00Z`.
+pub fn parse_since(text: &str) -> Result<Since, SinceError> {
+    if let Ok(ago) = parse_duration(text) {
+        return Ok(Since::Ago(ago));
+    }
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let at = PrimitiveDateTime::parse(text, &format)
+        .map_err(|_| SinceError(text.to_owned()))?
+        .assume_utc();
+    let ms = at.unix_timestamp_nanos() / 1_000_000;
+    i64::try_from(ms)
+        .map(Since::At)
+        .map_err(|_| SinceError(text.to_owned()))
+}
+
+impl Since {
+    /// Unix milliseconds, durations counted back from `now`.
+    pub fn unix_ms(self, now: SystemTime) -> i64 {
+        match self {
+            Since::At(ms) => ms,
+            Since::Ago(ago) => now
+                .checked_sub(ago)
+                .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
-    use super::parse_duration;
+    use super::{Since, parse_duration, parse_since};
+
+    #[test]
+    fn since_is_a_duration_ago_or_a_utc_time() {
+        assert_eq!(parse_since("2h"), Ok(Since::Ago(Duration::from_secs(7200))));
+        assert_eq!(
+            parse_since("2024-12-31T23:59:59Z"),
+            Ok(Since::At(1_735_689_599_000))
+        );
+        assert!(parse_since("yesterday").is_err());
+        let now = UNIX_EPOCH + Duration::from_secs(10_000);
+        assert_eq!(Since::Ago(Duration::from_secs(100)).unix_ms(now), 9_900_000);
+    }
 
     #[test]
     fn single_parts_parse_in_each_unit() {

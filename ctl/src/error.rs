@@ -105,14 +105,96 @@ pub enum CommandError {
     },
     #[error("node {node}: the agent ended the create without any event")]
     NoEvents { node: String },
+    #[error("guest {vmid} is {actual}, not {wanted}: use `pvectl {resource} {verb} {vmid}`")]
+    WrongKind {
+        vmid: u32,
+        /// What it is (`a container`).
+        actual: &'static str,
+        /// What the command acts on (`a VM`).
+        wanted: &'static str,
+        /// The resource that acts on it (`ct`).
+        resource: &'static str,
+        verb: &'static str,
+    },
+    #[error(
+        "no {noun} {} on any node{}",
+        vmids.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+        not_asked(unreachable)
+    )]
+    GuestsNotFound {
+        /// `VM` or `container`.
+        noun: &'static str,
+        vmids: Vec<u32>,
+        unreachable: Vec<String>,
+    },
+    #[error("{}", not_all_done(noun, *failed, *total, unreachable))]
+    NotAllDone {
+        /// `VM` or `container`.
+        noun: &'static str,
+        failed: usize,
+        total: usize,
+        /// Nodes that did not answer the selection: their guests were not acted on.
+        unreachable: Vec<String>,
+        /// What the failures together call for.
+        exit: ExitStatus,
+    },
     #[error("no operation {operation_id:?} on any node{}", not_asked(unreachable))]
     OperationNotFound {
         operation_id: String,
         unreachable: Vec<String>,
     },
+    #[error("node {node}: task {upid} failed: {status}")]
+    TaskFailed {
+        node: String,
+        upid: String,
+        status: String,
+    },
+    #[error(
+        "node {node}: the log of {task} stopped before the task ended ({reason}); \
+         follow it again with `pvectl task logs -f {task}`"
+    )]
+    LogEnded {
+        node: String,
+        task: String,
+        reason: String,
+    },
+    #[error(
+        "nothing to update: give --cores, --memory, --name, --tag, --description, --set KEY=VALUE \
+         or --delete KEY (see `pvectl {command} update --help`)"
+    )]
+    NothingToUpdate { command: &'static str },
+    #[error(
+        "the config of {guest} changed after it was read ({}); nothing was changed: \
+         re-run the command to update the config as it is now",
+        if changes.is_empty() { "another change was written first".to_owned() } else { changes.join(", ") }
+    )]
+    ConfigChanged {
+        /// `VM 101`, `container 112`.
+        guest: String,
+        /// `cores: 2 → 6`, one per key that changed meanwhile; empty when
+        /// they could not be read.
+        changes: Vec<String>,
+    },
     /// Input beside the arguments (a file, a prompt) that cannot be used.
     #[error("{message}")]
     Usage { message: String },
+}
+
+/// `2 of 5 VM(s) not done (see the lines above); no answer from node(s) pve2: …`.
+fn not_all_done(noun: &str, failed: usize, total: usize, silent: &[String]) -> String {
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!(
+            "{failed} of {total} {noun}(s) not done (see the lines above)"
+        ));
+    }
+    if !silent.is_empty() {
+        parts.push(format!(
+            "no answer from node(s) {}: their guests were not acted on",
+            silent.join(", ")
+        ));
+    }
+    parts.join("; ")
 }
 
 fn not_asked(nodes: &[String]) -> String {
@@ -127,6 +209,7 @@ impl CommandError {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             CommandError::TemplateNotFound { unreachable, .. }
+            | CommandError::GuestsNotFound { unreachable, .. }
             | CommandError::OperationNotFound { unreachable, .. } => {
                 if unreachable.is_empty() {
                     ExitStatus::NotFound
@@ -134,12 +217,19 @@ impl CommandError {
                     ExitStatus::Partial
                 }
             }
-            CommandError::ValidationFailed { .. } => ExitStatus::Refused,
+            CommandError::ValidationFailed { .. } | CommandError::ConfigChanged { .. } => {
+                ExitStatus::Refused
+            }
+            CommandError::NothingToUpdate { .. } => ExitStatus::Usage,
+            CommandError::WrongKind { .. } => ExitStatus::NotFound,
             CommandError::Usage { .. } => ExitStatus::Usage,
             CommandError::Partial { .. } => ExitStatus::Partial,
+            CommandError::NotAllDone { exit, .. } => *exit,
             CommandError::JournalBroken { .. }
             | CommandError::StreamEnded { .. }
-            | CommandError::NoEvents { .. } => ExitStatus::Failed,
+            | CommandError::NoEvents { .. }
+            | CommandError::TaskFailed { .. }
+            | CommandError::LogEnded { .. } => ExitStatus::Failed,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod output;
 pub mod pki;
 pub mod progress;
 pub mod remote;
+pub mod selector;
 
 mod commands;
 mod error;

@@ -66,6 +66,12 @@ pub trait Tabular: Serialize {
 
     /// The item's name in `-o name` (`101` in `vm/101`).
     fn name(&self) -> String;
+
+    /// The kind in `-o name` for this item: [`Self::KIND`] unless one type
+    /// serves several resources (`vm/101`, `ct/200`).
+    fn kind_name(&self) -> &'static str {
+        Self::KIND
+    }
 }
 
 /// Why rendering failed.
@@ -119,7 +125,7 @@ pub fn render<T: Tabular>(
         }
         OutputFormat::Name => {
             for item in items {
-                writeln!(out, "{}/{}", T::KIND, item.name())?;
+                writeln!(out, "{}/{}", item.kind_name(), item.name())?;
             }
         }
     }

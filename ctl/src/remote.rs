@@ -120,11 +120,14 @@ impl RemoteError {
     }
 }
 
-/// DESIGN's exit code for an agent's error kind.
+/// DESIGN's exit code for an agent's error kind. A lock and a stale digest
+/// are refusals that protect the guest (PVE's own safety checks): exit 5.
 pub fn kind_exit_status(kind: ErrorKind) -> ExitStatus {
     match kind {
         ErrorKind::NotFound => ExitStatus::NotFound,
-        ErrorKind::RefusedBySafety => ExitStatus::Refused,
+        // a lock or a stale digest refuses the change as a safety check does:
+        // nothing changed
+        ErrorKind::RefusedBySafety | ErrorKind::Locked | ErrorKind::Conflict => ExitStatus::Refused,
         ErrorKind::InvalidArgument => ExitStatus::Usage,
         _ => ExitStatus::Failed,
     }

@@ -129,7 +129,7 @@ async fn an_agent_client_calls_get_node_info_over_mutual_tls() {
     let connector = connector(&pki.ca.cert_pem, &pki.client());
     let mut agent = connector.agent(&server.address, None).await.unwrap();
     let info = agent
-        .get_node_info(GetNodeInfoRequest {})
+        .get_node_info(GetNodeInfoRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -147,7 +147,12 @@ async fn a_given_server_name_is_checked_instead_of_the_host() {
         .agent(&server.address, Some("pve1"))
         .await
         .unwrap();
-    assert!(agent.get_node_info(GetNodeInfoRequest {}).await.is_ok());
+    assert!(
+        agent
+            .get_node_info(GetNodeInfoRequest::default())
+            .await
+            .is_ok()
+    );
     let error = connector
         .agent(&server.address, Some("pve9"))
         .await
@@ -170,7 +175,7 @@ async fn a_client_certificate_from_another_ca_fails_on_the_first_call() {
     // its certificate, so the refusal shows on the call.
     let outcome = match connector.agent(&server.address, None).await {
         Ok(mut agent) => agent
-            .get_node_info(GetNodeInfoRequest {})
+            .get_node_info(GetNodeInfoRequest::default())
             .await
             .map(|_| ())
             .map_err(|status| status.to_string()),
@@ -204,7 +209,12 @@ async fn a_connector_for_a_context_reads_the_context_files() {
     };
     let connector = Connector::for_context(&context).unwrap();
     let mut agent = connector.agent(&context.seed, None).await.unwrap();
-    assert!(agent.get_node_info(GetNodeInfoRequest {}).await.is_ok());
+    assert!(
+        agent
+            .get_node_info(GetNodeInfoRequest::default())
+            .await
+            .is_ok()
+    );
     server.shut_down().await;
 }
 

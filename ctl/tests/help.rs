@@ -108,3 +108,38 @@ fn task_help_matches_its_snapshot() {
 fn audit_help_matches_its_snapshot() {
     check_help(&["audit", "--help"], "audit-help.txt");
 }
+
+#[test]
+fn task_list_help_matches_its_snapshot() {
+    check_help(&["task", "list", "--help"], "task-list-help.txt");
+}
+
+#[test]
+fn task_logs_help_matches_its_snapshot() {
+    check_help(&["task", "logs", "--help"], "task-logs-help.txt");
+}
+
+#[test]
+fn vm_update_help_matches_its_snapshot() {
+    check_help(&["vm", "update", "--help"], "vm-update-help.txt");
+}
+
+#[test]
+fn vm_start_help_matches_its_snapshot() {
+    check_help(&["vm", "start", "--help"], "vm-start-help.txt");
+}
+
+#[test]
+fn vm_shutdown_help_matches_its_snapshot() {
+    check_help(&["vm", "shutdown", "--help"], "vm-shutdown-help.txt");
+}
+
+#[test]
+fn vm_delete_help_matches_its_snapshot() {
+    check_help(&["vm", "delete", "--help"], "vm-delete-help.txt");
+}
+
+#[test]
+fn ct_help_matches_its_snapshot() {
+    check_help(&["ct", "--help"], "ct-help.txt");
+}

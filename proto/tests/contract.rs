@@ -197,7 +197,7 @@ async fn generated_client_talks_to_generated_server_over_loopback() {
         .unwrap();
 
     let info = client
-        .get_node_info(GetNodeInfoRequest {})
+        .get_node_info(GetNodeInfoRequest::default())
         .await
         .unwrap()
         .into_inner();

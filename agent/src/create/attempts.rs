@@ -99,6 +99,9 @@ pub async fn with_fresh_ids<R: Request>(
     let mut lost = BTreeSet::new();
     let mut busy_retries: u32 = 0;
     loop {
+        if run.op.is_cancelled() {
+            return Err(super::stopped(&format!("about to {}", R::MAIN_TASK)));
+        }
         let vmid = reservation.vmid();
         let message = match maker.attempt(run, vmid).await? {
             Attempt::Done => return Ok(reservation),

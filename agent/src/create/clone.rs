@@ -140,7 +140,7 @@ async fn submit<R: Request>(
         .await
     {
         Ok(upid) => {
-            run.op.set_upid(&upid);
+            run.task_started(&upid).await;
             run.progress.upid = Some(upid.clone());
             run.mark("clone").await;
             Ok(Submitted::Task(upid))

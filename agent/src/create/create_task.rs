@@ -53,7 +53,7 @@ pub async fn attempt<R: Request>(
             };
         }
     };
-    run.op.set_upid(&upid);
+    run.task_started(&upid).await;
     run.progress.upid = Some(upid.clone());
     run.mark("create").await;
     wait(run, plan, vmid, &upid).await

@@ -83,9 +83,9 @@ impl CloneQueue {
     }
 }
 
-/// Waits (until the operation's deadline) for a slot on each storage the
-/// operation allocates on, saying so while it waits; `what` is the kind of
-/// work (`clone`, `disk allocation`).
+/// Waits (until the operation's deadline, or until it is stopped) for a
+/// slot on each storage the operation allocates on, saying so while it
+/// waits; `what` is the kind of work (`clone`, `disk allocation`).
 pub async fn wait_for_slots<R: Request>(
     run: &Run<R>,
     storages: &BTreeSet<String>,
@@ -102,9 +102,12 @@ pub async fn wait_for_slots<R: Request>(
             ),
         );
     });
-    tokio::time::timeout_at(run.deadline, queued)
-        .await
-        .map_err(|_| step_timed_out(run.timeout, &format!("waiting for a {what} slot")))
+    let waiting = format!("waiting for a {what} slot");
+    tokio::select! {
+        permits = tokio::time::timeout_at(run.deadline, queued) => permits
+            .map_err(|_| step_timed_out(run.timeout, &waiting)),
+        () = run.op.cancelled() => Err(super::stopped(&waiting)),
+    }
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ pub fn target<R: Request>(record: &R, progress: &CreateProgress) -> String {
 }
 
 /// Appends one entry (fsynced, off the async threads).
-async fn append(ctx: &Ctx, entry: NewEntry) -> Result<(), AgentError> {
+pub async fn append(ctx: &Ctx, entry: NewEntry) -> Result<(), AgentError> {
     let ctx = ctx.clone();
     tokio::task::spawn_blocking(move || ctx.journal.append(entry))
         .await
@@ -122,9 +122,29 @@ pub async fn progress<R: Request>(
     }
 }
 
-/// The finish mark of an `action` operation: `ok` with the result,
-/// `refused` when nothing was changed (not found, bad input, safety check,
-/// VMID taken), `failed` otherwise.
+/// The journal outcome of a failure: `refused` when nothing was changed
+/// (not found, bad input, safety check, lock, stale digest, wrong node,
+/// role), `failed` otherwise.
+pub fn outcome_of(kind: ErrorKind) -> Outcome {
+    let refused = matches!(
+        kind,
+        ErrorKind::RefusedBySafety
+            | ErrorKind::Conflict
+            | ErrorKind::Locked
+            | ErrorKind::NotFound
+            | ErrorKind::InvalidArgument
+            | ErrorKind::WrongNode
+            | ErrorKind::PermissionDenied
+    );
+    if refused {
+        Outcome::Refused
+    } else {
+        Outcome::Failed
+    }
+}
+
+/// The finish mark of an `action` operation: `ok` with the result, else
+/// the outcome [`outcome_of`] the failure's kind.
 pub async fn finished(
     ctx: &Ctx,
     op: &Operation,
@@ -142,22 +162,8 @@ pub async fn finished(
         ),
         Err(error) => {
             let kind = error.kind();
-            let refused = matches!(
-                kind,
-                ErrorKind::RefusedBySafety
-                    | ErrorKind::Conflict
-                    | ErrorKind::NotFound
-                    | ErrorKind::InvalidArgument
-                    | ErrorKind::WrongNode
-                    | ErrorKind::PermissionDenied
-            );
-            let outcome = if refused {
-                Outcome::Refused
-            } else {
-                Outcome::Failed
-            };
             (
-                outcome,
+                outcome_of(kind),
                 serde_json::json!({
                     "kind": kind.as_str_name(), "message": error.message, "upid": error.upid,
                 }),

@@ -6,32 +6,75 @@ use pvectl_proto::v1;
 use super::locate::Located;
 use super::proto_kind;
 use crate::pmxcfs::GuestConfig;
+use crate::pmxcfs::split_list;
 use crate::pve_api::GuestCurrentStatus;
 
-/// A guest from its config and `status/current`.
-pub fn guest(located: &Located, config: &GuestConfig, status: &GuestCurrentStatus) -> v1::Guest {
-    let lock = config
-        .lock()
-        .or(status.lock.as_deref())
-        .unwrap_or_default()
-        .to_string();
+/// What a listing needs from a guest's config, kept by the live view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigFacts {
+    pub name: String,
+    pub template: bool,
+    pub lock: String,
+    /// Lowercased, deduplicated and sorted.
+    pub tags: Vec<String>,
+    pub protected: bool,
+}
+
+impl ConfigFacts {
+    /// The facts of a parsed config; a malformed flag reads as unset.
+    pub fn of(config: &GuestConfig) -> ConfigFacts {
+        ConfigFacts {
+            name: config.name().unwrap_or_default().to_string(),
+            template: config.is_template().unwrap_or(false),
+            lock: config.lock().unwrap_or_default().to_string(),
+            tags: normalized_tags(&config.tags()),
+            protected: config.is_protected().unwrap_or(false),
+        }
+    }
+
+    /// The facts the node's guest list carries (API-only mode: no
+    /// protection flag there).
+    pub fn of_status(status: &GuestCurrentStatus) -> ConfigFacts {
+        let tags = status.tags.as_deref().map(split_list).unwrap_or_default();
+        ConfigFacts {
+            name: status.name.clone().unwrap_or_default(),
+            template: status.template,
+            lock: status.lock.clone().unwrap_or_default(),
+            tags: normalized_tags(&tags),
+            protected: false,
+        }
+    }
+}
+
+/// A guest from its config facts and run state (`status/current`, or the
+/// node's guest list).
+pub fn guest(located: &Located, facts: &ConfigFacts, status: &GuestCurrentStatus) -> v1::Guest {
+    let lock = if facts.lock.is_empty() {
+        status.lock.clone().unwrap_or_default()
+    } else {
+        facts.lock.clone()
+    };
     v1::Guest {
         vmid: located.vmid,
         kind: proto_kind(located.kind) as i32,
         node: located.node.clone(),
-        name: config.name().unwrap_or_default().to_string(),
+        name: facts.name.clone(),
         status: guest_status(status, &lock) as i32,
-        template: config.is_template().unwrap_or(false),
+        template: facts.template,
         lock,
-        tags: normalized_tags(&config.tags()),
-        protected: config.is_protected().unwrap_or(false),
+        tags: facts.tags.clone(),
+        protected: facts.protected,
         ha_state: String::new(),
         resources: Some(v1::GuestResources {
             cpus: status.cpus.unwrap_or_default(),
+            cpu_usage: status.cpu.unwrap_or_default(),
             memory_bytes: status.mem.unwrap_or_default(),
             memory_max_bytes: status.maxmem.unwrap_or_default(),
+            disk_bytes: status.disk.unwrap_or_default(),
+            disk_max_bytes: status.maxdisk.unwrap_or_default(),
             uptime_seconds: status.uptime.unwrap_or_default(),
-            ..v1::GuestResources::default()
+            net_in_bytes: status.netin.unwrap_or_default(),
+            net_out_bytes: status.netout.unwrap_or_default(),
         }),
         config_version: located.version,
     }

@@ -47,10 +47,8 @@ impl GuestIndex {
                 let mut index = GuestIndex::default();
                 for resource in resources {
                     index.taken.insert(resource.vmid);
-                    let kind = match resource.kind.as_str() {
-                        "qemu" => GuestKind::Qemu,
-                        "lxc" => GuestKind::Lxc,
-                        _ => continue,
+                    let Some(kind) = resource.guest_kind() else {
+                        continue;
                     };
                     index.guests.insert(
                         resource.vmid,

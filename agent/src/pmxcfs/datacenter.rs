@@ -1,5 +1,6 @@
 //! `/etc/pve/datacenter.cfg`: cluster-wide options as `key: value` lines. The agent needs
-//! only `next-id` (the range new VMIDs come from); every other key is kept as raw text and
+//! only `next-id` (the range new VMIDs come from) and `max_workers` (how many bulk actions
+//! run at once); every other key is kept as raw text and
 //! never interpreted, so options this code does not know cannot break it.
 //!
 //! The line rules follow `PVE::JSONSchema::parse_config`: lines are trimmed, blank lines and
@@ -8,6 +9,9 @@
 
 use super::property_string::{PropertyString, PropertyStringError, PropertyStringFormat};
 use super::text::{is_perl_space, trim_perl};
+
+/// PVE's `max_workers` when datacenter.cfg does not set it.
+pub const DEFAULT_MAX_WORKERS: u32 = 4;
 
 /// The parsed `datacenter.cfg`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -88,6 +92,16 @@ impl DatacenterConfig {
             .map(|(_, v)| v.as_str())
     }
 
+    /// `max_workers`: how many workers a node starts at once for bulk
+    /// actions (PVE's `startall`/`stopall`, the HA manager); PVE's default 4
+    /// when unset or not a positive integer.
+    pub fn max_workers(&self) -> u32 {
+        self.get("max_workers")
+            .and_then(|value| value.parse::<u32>().ok())
+            .filter(|workers| *workers >= 1)
+            .unwrap_or(DEFAULT_MAX_WORKERS)
+    }
+
     /// The `next-id` range, with PVE's defaults for what is not set.
     ///
     /// PVE itself drops a malformed `next-id` with a warning and uses the defaults; this
@@ -122,6 +136,23 @@ impl DatacenterConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_workers_defaults_to_four_unless_a_positive_count_is_set() {
+        assert_eq!(DatacenterConfig::parse(b"keyboard: de\n").max_workers(), 4);
+        assert_eq!(
+            DatacenterConfig::parse(b"max_workers: 12\n").max_workers(),
+            12
+        );
+        assert_eq!(
+            DatacenterConfig::parse(b"max_workers: 0\n").max_workers(),
+            4
+        );
+        assert_eq!(
+            DatacenterConfig::parse(b"max_workers: many\n").max_workers(),
+            4
+        );
+    }
 
     #[test]
     fn next_id_defaults_when_absent() {

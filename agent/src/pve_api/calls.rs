@@ -8,7 +8,7 @@ use reqwest::Method;
 use super::lenient::Loose;
 use super::types::{
     ApiGuestConfig, ClusterResource, ClusterStatusEntry, GuestCurrentStatus, NetworkInterface,
-    NodeStatus, NodeVm, PendingEntry, StorageContent, StorageStatus, TaskListEntry, TaskLog,
+    NodeGuest, NodeStatus, PendingEntry, StorageContent, StorageStatus, TaskListEntry, TaskLog,
     TaskLogLine, TaskStatus, Version,
 };
 use super::{Params, PveClient, PveError, RequestName};
@@ -178,10 +178,15 @@ impl PveClient {
             .data)
     }
 
-    /// `GET /nodes/{node}/qemu`: the node's VMs, templates flagged.
-    pub async fn node_vms(&self, node: &str) -> Result<Vec<NodeVm>, PveError> {
+    /// `GET /nodes/{node}/qemu` or `/lxc`: the node's guests of `kind`,
+    /// templates flagged, with their run state.
+    pub async fn node_guests(
+        &self,
+        node: &str,
+        kind: GuestKind,
+    ) -> Result<Vec<NodeGuest>, PveError> {
         Ok(self
-            .get(&["nodes", node, "qemu"], &Params::new())
+            .get(&["nodes", node, kind_path(kind)], &Params::new())
             .await?
             .data)
     }

@@ -443,3 +443,21 @@ fn field_errors_are_none_for_other_errors() {
     assert_eq!(error.field_errors(), None::<&BTreeMap<String, String>>);
     assert_eq!(error.request().method, Method::POST);
 }
+
+#[test]
+fn node_guest_lists_read_loose_numbers_and_the_status_fields() {
+    let list: Vec<NodeGuest> = serde_json::from_value(json!([
+        {"vmid": "9100", "status": "stopped", "name": "ubuntu-24.04", "template": 1,
+         "maxmem": 2147483648u64, "cpus": 2, "maxdisk": "34359738368", "tags": "tmpl;linux"},
+        {"vmid": 101, "status": "running", "uptime": 42, "cpu": 0.25, "netin": 10, "lock": "backup"}
+    ]))
+    .unwrap();
+    assert_eq!(list[0].vmid, 9100);
+    assert!(list[0].status.template);
+    assert_eq!(list[0].status.maxdisk, Some(34_359_738_368));
+    assert_eq!(list[0].status.tags.as_deref(), Some("tmpl;linux"));
+    assert_eq!(list[1].status.status, "running");
+    assert_eq!(list[1].status.cpu, Some(0.25));
+    assert_eq!(list[1].status.lock.as_deref(), Some("backup"));
+    assert!(!list[1].status.template);
+}

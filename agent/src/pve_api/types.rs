@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::lenient::{flag, loose, loose_opt, string_map};
+use crate::pmxcfs::GuestKind;
 
 /// `GET /version`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -109,24 +110,27 @@ pub struct ClusterResource {
     pub hastate: Option<String>,
 }
 
-/// One VM of `GET /nodes/{node}/qemu` (this node's VMs, read live).
+impl ClusterResource {
+    /// The guest's kind by `type`; `None` for other resource types.
+    pub fn guest_kind(&self) -> Option<GuestKind> {
+        match self.kind.as_str() {
+            "qemu" => Some(GuestKind::Qemu),
+            "lxc" => Some(GuestKind::Lxc),
+            _ => None,
+        }
+    }
+}
+
+/// One guest of `GET /nodes/{node}/qemu` or `/lxc`: this node's guests,
+/// read live (no cluster-wide lag), with the fields of `status/current`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct NodeVm {
+pub struct NodeGuest {
     /// The VMID.
     #[serde(deserialize_with = "loose")]
     pub vmid: u32,
-    /// `running` or `stopped`.
-    #[serde(default)]
-    pub status: Option<String>,
-    /// The name (`VM <vmid>` when unset).
-    #[serde(default, deserialize_with = "loose_opt")]
-    pub name: Option<String>,
-    /// A template (the key appears only when set).
-    #[serde(default, deserialize_with = "flag")]
-    pub template: bool,
-    /// The `lock:` value when locked.
-    #[serde(default)]
-    pub lock: Option<String>,
+    /// Run state, usage and the few config facts the list carries.
+    #[serde(flatten)]
+    pub status: GuestCurrentStatus,
 }
 
 /// Memory figures of `GET /nodes/{node}/status`.
@@ -279,8 +283,8 @@ pub struct PendingEntry {
     pub delete: Option<u32>,
 }
 
-/// `GET .../status/current`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// `GET .../status/current`. The default is a guest of unknown state.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct GuestCurrentStatus {
     /// `running` or `stopped`.
     pub status: String,
@@ -311,6 +315,38 @@ pub struct GuestCurrentStatus {
     /// The qemu or lxc process id when running.
     #[serde(default, deserialize_with = "loose_opt")]
     pub pid: Option<u64>,
+    /// CPU usage as a fraction of `cpus`.
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub cpu: Option<f64>,
+    /// Boot disk size, bytes.
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub maxdisk: Option<u64>,
+    /// Boot disk usage, bytes (containers; 0 for VMs without the agent).
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub disk: Option<u64>,
+    /// Bytes received since start.
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub netin: Option<u64>,
+    /// Bytes sent since start.
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub netout: Option<u64>,
+    /// Tags as stored (`;`-separated).
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub tags: Option<String>,
+    /// status/current only: whether the HA stack manages the guest.
+    #[serde(default)]
+    pub ha: Option<GuestHaStatus>,
+}
+
+/// The `ha` object of `status/current` (`PVE::HA::Config::get_service_status`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct GuestHaStatus {
+    /// An HA resource: start, stop and shutdown go to the HA manager.
+    #[serde(default, deserialize_with = "flag")]
+    pub managed: bool,
+    /// The state requested for it (`started`, `stopped`, ...).
+    #[serde(default, deserialize_with = "loose_opt")]
+    pub state: Option<String>,
 }
 
 /// `GET /nodes/{node}/tasks/{upid}/status`.

@@ -5,6 +5,8 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use pvectl_proto::Upid;
+
 use crate::pmxcfs::GuestKind;
 
 /// Something a watcher reports.
@@ -137,50 +139,13 @@ pub fn config_vmid(name: &OsStr) -> Option<u32> {
 /// Whether `name` is a UPID and so a task log's file name:
 /// `UPID:<node>:<pid>:<pstart>:<starttime>:<type>:<id>:<user>:`.
 pub fn is_task_log_name(name: &OsStr) -> bool {
-    name.to_str().and_then(upid_starttime).is_some()
+    name.to_str()
+        .is_some_and(|name| name.parse::<Upid>().is_ok())
 }
 
 /// Where PVE keeps the log of task `upid`: `<task_root>/<last hex digit of starttime>/<upid>`.
 /// `None` if `upid` is not a UPID.
 pub fn task_log_path(task_root: &Path, upid: &str) -> Option<PathBuf> {
-    let starttime = upid_starttime(upid)?;
-    let subdir = &starttime[starttime.len() - 1..];
-    Some(task_root.join(subdir).join(upid))
-}
-
-/// The starttime field of a UPID, checked the way PVE's `upid_decode` pattern checks it.
-fn upid_starttime(upid: &str) -> Option<&str> {
-    let fields: Vec<&str> = upid.split(':').collect();
-    let [
-        "UPID",
-        node,
-        pid,
-        pstart,
-        starttime,
-        task_type,
-        id,
-        user,
-        "",
-    ] = fields.as_slice()
-    else {
-        return None;
-    };
-    let hex = |text: &str, lengths: &[usize]| {
-        lengths.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
-    };
-    let plain = |text: &str| !text.chars().any(char::is_whitespace);
-    let node_ok = !node.is_empty()
-        && node.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !node.starts_with('-')
-        && !node.ends_with('-');
-    let ok = node_ok
-        && hex(pid, &[8])
-        && hex(pstart, &[8, 9])
-        && hex(starttime, &[8])
-        && !task_type.is_empty()
-        && plain(task_type)
-        && plain(id)
-        && !user.is_empty()
-        && plain(user);
-    ok.then_some(*starttime)
+    let upid: Upid = upid.parse().ok()?;
+    Some(task_root.join(upid.log_subdir()).join(upid.as_str()))
 }

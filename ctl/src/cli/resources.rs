@@ -9,11 +9,14 @@ use clap::builder::PossibleValuesParser;
 use clap::{Args, Subcommand};
 use pvectl_proto::Vmid;
 use pvectl_proto::guest_values::OS_TYPES;
+use pvectl_proto::v1::GuestStatus;
 
-use crate::cluster::routing::TemplateArg;
-use crate::duration::parse_duration;
+use super::GuestUpdateArgs;
+use crate::cluster::routing::{TaskId, TemplateArg};
+use crate::duration::{Since, parse_duration, parse_since};
 use crate::guest_names;
 use crate::guest_specs::{self, CtNetArg, DiskArg, VmNetArg};
+use crate::selector::{self, Selector};
 
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
@@ -86,12 +89,172 @@ pub struct ValidateArgs {
 pub enum VmCommand {
     /// Create a VM: a clone of a template on the template's node, or from scratch
     Create(Box<VmCreateArgs>),
+    /// VMs of every node (or one), sorted by VMID; -o wide adds resources
+    List(GuestListArgs),
     /// One VM, asked of the node it lives on
     Get {
         /// The VM's VMID
         #[arg(value_name = "VMID")]
         vmid: Vmid,
     },
+    /// A VM's config as stored, pending changes beside current values
+    Config {
+        /// The VM's VMID
+        #[arg(value_name = "VMID")]
+        vmid: Vmid,
+    },
+    /// Change a VM's config: shows the diff, asks on a terminal, refuses if it changed meanwhile
+    Update(GuestUpdateArgs),
+    /// Start VMs, in parallel on their nodes; one result line per VM
+    Start(GuestActionArgs),
+    /// Stop VMs hard, as pulling the plug (see shutdown for a clean stop)
+    Stop(GuestStopArgs),
+    /// Shut VMs down cleanly (ACPI)
+    Shutdown(GuestShutdownArgs),
+    /// Reboot running VMs cleanly
+    Reboot(GuestActionArgs),
+    /// Pause running VMs
+    Suspend(GuestStateArgs),
+    /// Resume paused VMs
+    Resume(GuestStateArgs),
+    /// Delete VMs with their disks (asks first on a terminal; --yes otherwise)
+    Delete(GuestDeleteArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CtCommand {
+    /// Create a container from an OS template
+    Create(CtCreateArgs),
+    /// Containers of every node (or one), sorted by VMID; -o wide adds resources
+    List(GuestListArgs),
+    /// One container, asked of the node it lives on
+    Get {
+        /// The container's VMID
+        #[arg(value_name = "VMID")]
+        vmid: Vmid,
+    },
+    /// A container's config as stored, pending changes beside current values
+    Config {
+        /// The container's VMID
+        #[arg(value_name = "VMID")]
+        vmid: Vmid,
+    },
+    /// Change a container's config: shows the diff, asks on a terminal, refuses if it changed meanwhile
+    Update(GuestUpdateArgs),
+    /// Start containers, in parallel on their nodes; one result line per container
+    Start(GuestActionArgs),
+    /// Stop containers hard (see shutdown for a clean stop)
+    Stop(GuestStopArgs),
+    /// Shut containers down cleanly through their init
+    Shutdown(GuestShutdownArgs),
+    /// Reboot running containers cleanly
+    Reboot(GuestActionArgs),
+    /// Freeze running containers
+    Suspend(GuestStateArgs),
+    /// Thaw frozen containers
+    Resume(GuestStateArgs),
+    /// Delete containers with their volumes (asks first on a terminal; --yes otherwise)
+    Delete(GuestDeleteArgs),
+}
+
+/// Filters of `vm list` and `ct list`.
+#[derive(Debug, Clone, Args)]
+pub struct GuestListArgs {
+    /// Only this node's guests
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// Only guests in this state (running, stopped, paused, suspended)
+    #[arg(long, value_name = "STATE", value_parser = selector::parse_status)]
+    pub status: Option<GuestStatus>,
+    /// Only guests carrying this tag; repeat to require several
+    #[arg(long = "tag", value_name = "TAG", value_parser = guest_names::tag)]
+    pub tags: Vec<String>,
+    /// Only templates
+    #[arg(long)]
+    pub template: bool,
+}
+
+/// Which guests a bulk command acts on: VMIDs, a selector, or all of them.
+#[derive(Debug, Clone, Args)]
+#[group(id = "guests", required = true, multiple = false)]
+pub struct GuestSelectArgs {
+    /// VMIDs of the guests
+    #[arg(value_name = "VMID", group = "guests")]
+    pub vmids: Vec<Vmid>,
+    /// Guests matching every term, e.g. tag=web,status=running (keys: tag, status, node, name)
+    #[arg(short = 'l', long, value_name = "TERMS", group = "guests")]
+    pub selector: Option<Selector>,
+    /// Every guest of the kind (templates excluded)
+    #[arg(long, group = "guests")]
+    pub all: bool,
+}
+
+/// `start` and `reboot`: which guests, PVE's timeout, whether to wait.
+#[derive(Debug, Clone, Args)]
+pub struct GuestActionArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// PVE's timeout for each guest's action (e.g. 2m) [default: PVE's]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Return once PVE accepted each action instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `stop`: as [`GuestActionArgs`], and `--force`.
+#[derive(Debug, Clone, Args)]
+pub struct GuestStopArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// Overrule a shutdown in progress
+    #[arg(long)]
+    pub force: bool,
+    /// PVE's timeout for each guest's stop (e.g. 30s) [default: PVE's]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Return once PVE accepted each stop instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `shutdown`: as [`GuestActionArgs`], and `--force`.
+#[derive(Debug, Clone, Args)]
+pub struct GuestShutdownArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// Stop hard when a guest has not shut down within the timeout
+    #[arg(long)]
+    pub force: bool,
+    /// How long each guest gets to shut down (e.g. 2m) [default: PVE's, 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Return once PVE accepted each shutdown instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `suspend` and `resume`: which guests, whether to wait.
+#[derive(Debug, Clone, Args)]
+pub struct GuestStateArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// Return once PVE accepted each action instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `delete`: which guests, and how far to go.
+#[derive(Debug, Clone, Args)]
+pub struct GuestDeleteArgs {
+    #[command(flatten)]
+    pub guests: GuestSelectArgs,
+    /// Also remove them from backup jobs, replication and HA, and destroy unreferenced disks
+    #[arg(long)]
+    pub purge: bool,
+    /// Stop running guests first instead of refusing them
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -163,12 +326,6 @@ pub struct ScratchVmArgs {
     pub ostype: Option<String>,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum CtCommand {
-    /// Create a container from an OS template
-    Create(CtCreateArgs),
-}
-
 #[derive(Debug, Args)]
 pub struct CtCreateArgs {
     /// Hostname of the new container (DNS name: letters, digits, '-', '.')
@@ -230,12 +387,54 @@ pub struct CtCreateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
-    /// Follow an operation (again) until it ends
+    /// PVE tasks of every node, running and finished, newest first
+    List(TaskListArgs),
+    /// Follow an operation (again), or a PVE task, until it ends
     Watch {
-        /// The operation id a create printed
-        #[arg(value_name = "OPERATION")]
-        operation_id: String,
+        /// The operation id a create printed, or a UPID
+        #[arg(value_name = "ID")]
+        task: TaskId,
     },
+    /// A task's log, read from its node (-f: follow it until the task ends)
+    Logs {
+        /// A UPID, or an operation id (its current PVE task)
+        #[arg(value_name = "ID")]
+        task: TaskId,
+        /// Keep printing lines as they are written; exit 1 if the task fails
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// Stop a running task; an operation id also cancels the operation
+    Stop {
+        /// A UPID, or an operation id
+        #[arg(value_name = "ID")]
+        task: TaskId,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TaskListArgs {
+    /// Only this node's tasks
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// Only running tasks
+    #[arg(long, conflicts_with = "errors")]
+    pub running: bool,
+    /// Only tasks about this guest (a clone's is its template)
+    #[arg(long, value_name = "VMID")]
+    pub vmid: Option<Vmid>,
+    /// Only this PVE task type (qmclone, qmstart, vzcreate, ...)
+    #[arg(long = "type", value_name = "TYPE")]
+    pub task_type: Option<String>,
+    /// Only tasks that ended in an error
+    #[arg(long)]
+    pub errors: bool,
+    /// At most this many tasks in all [default: 50]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Only tasks started since then: a duration ago (2h) or a UTC time
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<Since>,
 }
 
 #[derive(Debug, Subcommand)]

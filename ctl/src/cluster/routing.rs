@@ -1,12 +1,12 @@
 //! The client's routing decisions as pure functions: where a template
 //! reference goes, which node a placement picks, which node an operation id
-//! names. No IO, so every rule is tested on its own.
+//! or a task id names. No IO, so every rule is tested on its own.
 
 use std::fmt;
 use std::str::FromStr;
 
-use pvectl_proto::v1::{Member, TemplateRef, template_ref};
-use pvectl_proto::{Vmid, VmidError};
+use pvectl_proto::v1::{Member, TaskRef, TemplateRef, task_ref, template_ref};
+use pvectl_proto::{Upid, UpidError, Vmid, VmidError};
 
 /// A template as the command line names it: a VMID (all digits) or a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,4 +138,57 @@ pub fn operation_node<'a>(operation_id: &str, members: &'a [Member]) -> Option<&
                     .is_some_and(|next| !next.is_ascii_alphanumeric())
         })
         .max_by_key(|member| member.name.len())
+}
+
+/// A task as the command line names it: a PVE UPID (its node is in it) or
+/// a pvectl operation id (its node is the prefix, else searched for).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskId {
+    Upid(Upid),
+    Operation(String),
+}
+
+/// Why a task id is refused before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskIdError {
+    #[error(transparent)]
+    Upid(#[from] UpidError),
+    #[error("an operation id is a word without spaces (e.g. pve1-1735689599500-3), not {0:?}")]
+    Operation(String),
+}
+
+impl FromStr for TaskId {
+    type Err = TaskIdError;
+
+    /// Text starting with `UPID:` must be a whole UPID; anything else is an
+    /// operation id.
+    fn from_str(text: &str) -> Result<TaskId, TaskIdError> {
+        if text.starts_with("UPID:") {
+            return Ok(TaskId::Upid(text.parse()?));
+        }
+        if text.is_empty() || text.chars().any(char::is_whitespace) {
+            return Err(TaskIdError::Operation(text.to_owned()));
+        }
+        Ok(TaskId::Operation(text.to_owned()))
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskId::Upid(upid) => upid.fmt(f),
+            TaskId::Operation(id) => f.write_str(id),
+        }
+    }
+}
+
+impl TaskId {
+    /// The contract's reference.
+    pub fn to_ref(&self) -> TaskRef {
+        let by = match self {
+            TaskId::Upid(upid) => task_ref::By::Upid(upid.to_string()),
+            TaskId::Operation(id) => task_ref::By::OperationId(id.clone()),
+        };
+        TaskRef { by: Some(by) }
+    }
 }

@@ -4,8 +4,8 @@ use pvectl_proto::Vmid;
 use pvectl_proto::v1::{ErrorDetail, ErrorKind, Member, NodeInfo};
 
 use super::routing::{
-    Candidate, RouteError, TemplateArg, TemplateRoute, most_free_memory, operation_node,
-    route_template,
+    Candidate, RouteError, TaskId, TaskIdError, TemplateArg, TemplateRoute, most_free_memory,
+    operation_node, route_template,
 };
 use super::{Cluster, Target, wrong_node_hint};
 use crate::channel::{ClientIdentity, Connector};
@@ -218,4 +218,29 @@ fn template_owners_come_from_member_ranges() {
         "pve1"
     );
     assert!(cluster.template_owner(Vmid::new(9350).unwrap()).is_none());
+}
+
+#[test]
+fn a_task_id_is_a_upid_when_it_says_so_and_an_operation_id_otherwise() {
+    let upid = "UPID:pve2:0003A1B2:01C2D3E4:66A0B1C2:qmclone:9200:root@pam:";
+    match upid.parse::<TaskId>().unwrap() {
+        TaskId::Upid(parsed) => {
+            assert_eq!(parsed.node, "pve2");
+            assert_eq!(parsed.to_string(), upid);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        "pve1-1735689599500-3".parse::<TaskId>().unwrap(),
+        TaskId::Operation("pve1-1735689599500-3".to_owned())
+    );
+    assert!(matches!(
+        "UPID:pve2:bad:".parse::<TaskId>(),
+        Err(TaskIdError::Upid(_))
+    ));
+    assert!(matches!(
+        "two words".parse::<TaskId>(),
+        Err(TaskIdError::Operation(_))
+    ));
+    assert!("".parse::<TaskId>().is_err());
 }

@@ -24,7 +24,7 @@ async fn list(session: &Session, io: &mut Io<'_>) -> Result<(), Error> {
     let results = cluster
         .fan_out(&names, "GetNodeInfo", |target, mut agent| async move {
             agent
-                .get_node_info(GetNodeInfoRequest {})
+                .get_node_info(GetNodeInfoRequest::default())
                 .await
                 .map(tonic::Response::into_inner)
                 .map_err(|status| RemoteError::from_status(&target.node, "GetNodeInfo", &status))

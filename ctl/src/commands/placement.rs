@@ -23,7 +23,7 @@ pub(super) async fn most_free(
     let results = cluster
         .fan_out(nodes, "GetNodeInfo", |target, mut agent| async move {
             agent
-                .get_node_info(GetNodeInfoRequest {})
+                .get_node_info(GetNodeInfoRequest::default())
                 .await
                 .map(|response| response.into_inner())
                 .map_err(|status| RemoteError::from_status(&target.node, "GetNodeInfo", &status))

@@ -48,6 +48,19 @@ pub(super) fn unix_ms(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// Time since start as people read it (`3d 4h`, `2h 5m`, `42s`); `-` when
+/// stopped.
+pub(super) fn uptime(seconds: u64) -> String {
+    let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
+    match (days, hours, minutes) {
+        _ if seconds == 0 => "-".to_owned(),
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, m) => format!("{m}m {}s", seconds % 60),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 /// `-` for an empty cell.
 pub(super) fn or_dash(text: &str) -> String {
     if text.is_empty() {
@@ -66,6 +79,15 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(32 << 30), "32.0 GiB");
         assert_eq!(bytes(1536 << 20), "1.5 GiB");
+    }
+
+    #[test]
+    fn uptimes_read_in_the_two_largest_units() {
+        assert_eq!(super::uptime(0), "-");
+        assert_eq!(super::uptime(42), "42s");
+        assert_eq!(super::uptime(125), "2m 5s");
+        assert_eq!(super::uptime(7500), "2h 5m");
+        assert_eq!(super::uptime(3 * 86_400 + 4 * 3600 + 59), "3d 4h");
     }
 
     #[test]

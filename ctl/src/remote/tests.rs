@@ -14,19 +14,24 @@ fn detail(kind: ErrorKind, message: &str) -> ErrorDetail {
 #[test]
 fn error_kinds_map_to_designs_exit_codes() {
     assert_eq!(kind_exit_status(ErrorKind::NotFound), ExitStatus::NotFound);
-    assert_eq!(
-        kind_exit_status(ErrorKind::RefusedBySafety),
-        ExitStatus::Refused
-    );
+    for refused in [
+        ErrorKind::RefusedBySafety,
+        ErrorKind::Locked,
+        ErrorKind::Conflict,
+    ] {
+        assert_eq!(
+            kind_exit_status(refused),
+            ExitStatus::Refused,
+            "{refused:?}"
+        );
+    }
     assert_eq!(
         kind_exit_status(ErrorKind::InvalidArgument),
         ExitStatus::Usage
     );
     for other in [
-        ErrorKind::Locked,
         ErrorKind::Timeout,
         ErrorKind::PveApiError,
-        ErrorKind::Conflict,
         ErrorKind::PermissionDenied,
         ErrorKind::Unavailable,
         ErrorKind::Internal,

@@ -4,6 +4,7 @@
 //! report they share.
 pub mod client;
 pub mod concurrent;
+pub mod fleet;
 pub mod latency;
 pub mod report;
 pub mod sandbox;

@@ -28,7 +28,8 @@ pub struct Run {
 }
 
 impl Run {
-    fn from_output(output: Output) -> Run {
+    /// What a finished process gave.
+    pub fn from_output(output: Output) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -150,23 +151,63 @@ impl Sandbox {
         self.pvectl_as("sim", args).await
     }
 
+    /// Runs `pvectl ARGS… -o json`, which must exit `code`; the items of the
+    /// JSON array it printed (one per line of a result table) and the run.
+    pub async fn pvectl_rows(&self, args: &[&str], code: i32) -> (Vec<serde_json::Value>, Run) {
+        let mut args = args.to_vec();
+        args.extend(["-o", "json"]);
+        let run = self.pvectl(&args).await;
+        assert_eq!(run.code, code, "{run}");
+        let rows = run.json().as_array().cloned().unwrap_or_default();
+        (rows, run)
+    }
+
     /// Runs `pvectl --context CONTEXT ARGS…` (`sim`, `sim-operator`, `sim-viewer`).
     pub async fn pvectl_as(&self, context: &str, args: &[&str]) -> Run {
-        let config = self.fleet.pvectl_config.clone();
-        let output = tokio::process::Command::new(&self.pvectl)
+        let output = self
+            .command(context, args)
+            .output()
+            .await
+            .expect("run pvectl");
+        Run::from_output(output)
+    }
+
+    /// Starts `pvectl ARGS…` (context `sim`) with stdout and stderr piped,
+    /// for a test that reads its output while it runs.
+    pub fn spawn_pvectl(&self, args: &[&str]) -> tokio::process::Child {
+        self.command("sim", args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start pvectl")
+    }
+
+    fn command(&self, context: &str, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.pvectl);
+        command
             .arg("--config")
-            .arg(&config)
+            .arg(&self.fleet.pvectl_config)
             .arg("--context")
             .arg(context)
             .args(args)
             .env_remove("PVECTL_CONFIG")
             // remembered journal heads belong to this sandbox, not the user
             .env("XDG_STATE_HOME", self.cluster.dir().join("pvectl-state"))
-            .stdin(std::process::Stdio::null())
-            .output()
-            .await
-            .expect("run pvectl");
-        Run::from_output(output)
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
+    /// The UPIDs of `node`'s tasks of `task_type` that are running now.
+    pub fn running_tasks(&self, node: &str, task_type: &str) -> Vec<String> {
+        self.cluster
+            .sim()
+            .state()
+            .tasks
+            .values()
+            .filter(|t| t.running() && t.upid.node == node && t.upid.task_type == task_type)
+            .map(|t| t.upid.to_string())
+            .collect()
     }
 }
 

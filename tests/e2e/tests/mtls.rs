@@ -120,7 +120,7 @@ async fn a_client_without_a_certificate_is_refused_on_its_first_call() {
     // with TLS 1.3 the refusal shows on the first call, not on connect
     let result = match endpoint.connect().await {
         Ok(channel) => AgentClient::new(channel)
-            .get_node_info(GetNodeInfoRequest {})
+            .get_node_info(GetNodeInfoRequest::default())
             .await
             .map(|_| ()),
         Err(err) => Err(tonic::Status::unavailable(err.to_string())),

@@ -423,12 +423,14 @@ async fn bind_all(nodes: &[NodeState]) -> Result<Vec<tokio::net::TcpListener>, S
     Ok(listeners)
 }
 
-/// Latency, injected 5xx answers and a down node, checked before each request.
+/// Counts each request, then applies latency, injected 5xx answers and a
+/// down node.
 fn fault_hook(sim: SimRef, node: String) -> crate::api::BeforeHook {
     Arc::new(move |_method, _path| {
         let sim = Arc::clone(&sim);
         let node = node.clone();
         Box::pin(async move {
+            sim.api_calls.record(&node);
             let (down, latency, probability) = {
                 let st = sim.state();
                 (

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::drives::is_drive_key;
 use crate::faults::Fault;
-use crate::model::SimRef;
+use crate::model::{HaResource, SimRef};
 
 /// What the control routes need.
 #[derive(Clone)]
@@ -106,12 +106,16 @@ pub fn apply_fault(sim: &SimRef, fault: Fault) -> Result<(), String> {
             config.props.insert("lock".into(), lock.clone());
         })?,
         Fault::HaManaged { vmid } => {
-            let mut st = sim.state();
-            let guest = st
-                .guests
-                .get_mut(vmid)
-                .ok_or_else(|| format!("guest {vmid} does not exist"))?;
-            guest.ha = true;
+            let node = {
+                let mut st = sim.state();
+                let guest = st
+                    .guests
+                    .get_mut(vmid)
+                    .ok_or_else(|| format!("guest {vmid} does not exist"))?;
+                guest.ha = Some(HaResource::matching(guest.run));
+                guest.node.clone()
+            };
+            crate::ha::write_all(sim, &node).map_err(|e| e.to_string())?;
         }
         Fault::NodeDown { node } | Fault::RaceCreates { node, .. }
             if sim.state().node(node).is_none() =>

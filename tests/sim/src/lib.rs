@@ -13,6 +13,7 @@ pub mod demo;
 pub mod drives;
 pub mod faults;
 pub mod guest_config;
+pub mod ha;
 pub mod https;
 pub mod model;
 pub mod ops;

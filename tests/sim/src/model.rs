@@ -23,7 +23,7 @@ use crate::storage::{StorageDef, Volumes};
 use crate::tasks::TaskLogDir;
 
 pub use flocks::Flocks;
-pub use guest::{Guest, RunState};
+pub use guest::{Guest, HaResource, RunState};
 pub use workers::{INTERRUPTED, TaskCtx, TaskRecord};
 
 /// A simulated node.
@@ -137,10 +137,36 @@ pub struct Sim {
     pub fs: Pmxcfs,
     pub tasklogs: BTreeMap<String, TaskLogDir>,
     pub flocks: Flocks,
+    /// API requests received per node, for benchmarks that check what a
+    /// client's call costs PVE.
+    pub api_calls: ApiCalls,
     state: Mutex<State>,
 }
 
 pub type SimRef = Arc<Sim>;
+
+/// A count of API requests per node.
+#[derive(Debug, Default)]
+pub struct ApiCalls(Mutex<BTreeMap<String, u64>>);
+
+impl ApiCalls {
+    pub fn record(&self, node: &str) {
+        let mut counts = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *counts.entry(node.to_owned()).or_default() += 1;
+    }
+
+    /// Requests `node` received so far.
+    pub fn count(&self, node: &str) -> u64 {
+        let counts = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.get(node).copied().unwrap_or_default()
+    }
+}
 
 impl Sim {
     pub fn new(
@@ -158,6 +184,7 @@ impl Sim {
             fs,
             tasklogs,
             flocks: Flocks::default(),
+            api_calls: ApiCalls::default(),
             state: Mutex::new(state),
         }
     }

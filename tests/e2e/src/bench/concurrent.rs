@@ -78,6 +78,7 @@ pub async fn run(settings: &Settings, fault: Option<Fault>) -> Result<Figures> {
         time_scale: settings.time_scale,
         fleet: FleetOptions::default(),
         faults: fault.iter().cloned().collect(),
+        extra_vms_per_node: 0,
     })
     .await?;
     let nodes = sandbox.nodes();

@@ -91,6 +91,7 @@ pub async fn run(path: WaitPath, settings: &Settings) -> Result<PathFigures> {
         time_scale: settings.time_scale,
         fleet: path.fleet(),
         faults: Vec::new(),
+        extra_vms_per_node: 0,
     })
     .await?;
     let figures = measure(&sandbox, path, settings).await;

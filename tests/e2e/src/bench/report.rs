@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::concurrent;
+use super::fleet;
 use super::latency::{self, PathFigures, WaitPath};
 use super::stats::Summary;
 
@@ -142,11 +143,16 @@ pub fn table(report: &CreateReport) -> String {
             pass(run.failures == 0 && wrong == 0),
         ]);
     }
+    align(&rows, &report.machine)
+}
+
+/// The rows in aligned columns, then the machine line.
+fn align(rows: &[[String; 4]], machine: &Machine) -> String {
     let widths: Vec<usize> = (0..4)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
-    for row in &rows {
+    for row in rows {
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)
@@ -157,9 +163,120 @@ pub fn table(report: &CreateReport) -> String {
     }
     out.push_str(&format!(
         "machine: {} cpus, load {} before, {} after\n",
-        report.machine.cpus, report.machine.load_before, report.machine.load_after
+        machine.cpus, machine.load_before, machine.load_after
     ));
     out
+}
+
+/// DESIGN.md's targets for listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetTargets {
+    /// `vm list` over the fleet against one node, at most this many times.
+    pub fleet_ratio: f64,
+    pub fleet_nodes: u32,
+    pub latency_ms: u64,
+    /// Listing this many guests on one node ...
+    pub guests_on_one_node: u32,
+    /// ... within this long.
+    pub big_list_ms: f64,
+    /// The bulk start: this many guests over that many nodes.
+    pub bulk_guests: u32,
+    pub bulk_nodes: u32,
+}
+
+pub const FLEET_TARGETS: FleetTargets = FleetTargets {
+    fleet_ratio: 2.0,
+    fleet_nodes: 64,
+    latency_ms: 50,
+    guests_on_one_node: 1000,
+    big_list_ms: 50.0,
+    bulk_guests: 500,
+    bulk_nodes: 16,
+};
+
+/// Everything `pvectl-bench fleet` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetReport {
+    pub machine: Machine,
+    pub targets: FleetTargets,
+    pub figures: fleet::FleetFigures,
+}
+
+/// The printed table of the fleet benchmark.
+pub fn fleet_table(report: &FleetReport) -> String {
+    let t = &report.targets;
+    let f = &report.figures;
+    let list_row = |list: &fleet::ListFigures| {
+        let mut text = percentiles(&list.cli);
+        if list.failures > 0 {
+            text.push_str(&format!("; {} failed", list.failures));
+        }
+        [
+            format!(
+                "vm list, {} node(s) at {} ms API latency ({} VMs)",
+                list.nodes, f.settings.latency_ms, list.vms
+            ),
+            text,
+            "-".into(),
+            "-".into(),
+        ]
+    };
+    let mut rows = vec![
+        [
+            "benchmark".into(),
+            "measured".into(),
+            "target".into(),
+            "verdict".into(),
+        ],
+        list_row(&f.one_node),
+        list_row(&f.fleet),
+    ];
+    let clean = f.one_node.failures == 0 && f.fleet.failures == 0;
+    rows.push([
+        format!("vm list, {} nodes / 1 node (p50)", f.fleet.nodes),
+        f.fleet_ratio
+            .map_or("no data".into(), |ratio| format!("{ratio:.2}x")),
+        format!("<= {}x", t.fleet_ratio),
+        pass(clean && f.fleet_ratio.is_some_and(|r| r <= t.fleet_ratio)),
+    ]);
+    let big = &f.big_node;
+    rows.push([
+        format!("ListGuests, {} guests on one node (agent)", big.guests),
+        percentiles(&big.rpc),
+        format!("<= {} ms", t.big_list_ms),
+        overhead_verdict(&big.rpc, t.big_list_ms),
+    ]);
+    rows.push([
+        "PVE API calls per listing".into(),
+        format!("{:.1}", big.api_calls_per_list),
+        "2 (qemu and lxc lists), none per guest".into(),
+        pass(big.api_calls_per_list <= 2.0),
+    ]);
+    rows.push([
+        format!("vm list --node, {} guests (pvectl CLI)", big.guests),
+        percentiles(&big.cli),
+        "-".into(),
+        "-".into(),
+    ]);
+    if let Some(bulk) = &f.bulk_start {
+        rows.push([
+            format!(
+                "vm start, {} VMs over {} nodes (pvectl CLI)",
+                bulk.guests, bulk.nodes
+            ),
+            format!(
+                "{:.0} ms, exit {}, {} started, {} running after",
+                bulk.wall_ms, bulk.exit_code, bulk.started, bulk.running_after
+            ),
+            "all started, exit 0".into(),
+            pass(
+                bulk.exit_code == 0
+                    && bulk.started == bulk.guests
+                    && bulk.running_after == bulk.guests,
+            ),
+        ]);
+    }
+    align(&rows, &report.machine)
 }
 
 fn pass(ok: bool) -> String {

@@ -23,6 +23,8 @@ pub struct Setup {
     pub time_scale: f64,
     pub fleet: FleetOptions,
     pub faults: Vec<Fault>,
+    /// Small stopped VMs added to every node (listing benchmarks).
+    pub extra_vms_per_node: u32,
 }
 
 /// When the simulator started a task and wrote its final line.
@@ -45,7 +47,8 @@ impl BenchSandbox {
         let mut builder = SimCluster::builder()
             .nodes(setup.nodes)
             .time_scale(setup.time_scale)
-            .storage_capacity("local-lvm", STORAGE_BYTES);
+            .storage_capacity("local-lvm", STORAGE_BYTES)
+            .extra_vms_per_node(setup.extra_vms_per_node);
         for fault in &setup.faults {
             builder = builder.fault(fault.clone());
         }

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use pvectl_e2e::bench::concurrent;
 use pvectl_e2e::bench::latency::{self, WaitPath};
-use pvectl_e2e::bench::report::{self, CreateReport, Machine, TARGETS};
+use pvectl_e2e::bench::report::{self, CreateReport, FLEET_TARGETS, FleetReport, Machine, TARGETS};
+use pvectl_e2e::bench::{concurrent, fleet};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +25,37 @@ enum Command {
     /// The create path: task end → client notified, overhead beyond the
     /// clone, concurrent creates.
     Create(CreateArgs),
+    /// Listing across the fleet: `vm list` over many slow nodes against
+    /// one, and a thousand guests on one node.
+    Fleet(FleetArgs),
+}
+
+#[derive(Args)]
+struct FleetArgs {
+    /// Where to write the figures.
+    #[arg(long, default_value = "bench-fleet.json")]
+    out: PathBuf,
+    /// Nodes of the large cluster.
+    #[arg(long, default_value_t = FLEET_TARGETS.fleet_nodes)]
+    nodes: u32,
+    /// API latency of every node, in ms.
+    #[arg(long, default_value_t = FLEET_TARGETS.latency_ms)]
+    latency_ms: u64,
+    /// Timed runs per figure.
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+    /// Guests on the single node of the big listing.
+    #[arg(long, default_value_t = FLEET_TARGETS.guests_on_one_node)]
+    guests: u32,
+    /// Stopped VMs the bulk start starts (0 skips it).
+    #[arg(long, default_value_t = FLEET_TARGETS.bulk_guests)]
+    bulk_guests: u32,
+    /// Nodes the bulk start's VMs are spread over.
+    #[arg(long, default_value_t = FLEET_TARGETS.bulk_nodes)]
+    bulk_nodes: u32,
+    /// Real seconds per simulated second.
+    #[arg(long, default_value_t = 0.01)]
+    time_scale: f64,
 }
 
 #[derive(Args)]
@@ -70,7 +101,40 @@ struct CreateArgs {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Create(args) => create(args).await,
+        Command::Fleet(args) => fleet(args).await,
     }
+}
+
+async fn fleet(args: FleetArgs) -> anyhow::Result<()> {
+    let load_before = Machine::load();
+    let settings = fleet::Settings {
+        nodes: args.nodes,
+        latency_ms: args.latency_ms,
+        runs: args.runs,
+        guests_on_one_node: args.guests,
+        bulk_guests: args.bulk_guests,
+        bulk_nodes: args.bulk_nodes,
+        time_scale: args.time_scale,
+    };
+    let figures = fleet::run(&settings).await?;
+    let report = FleetReport {
+        machine: Machine {
+            cpus: Machine::cpus(),
+            load_before,
+            load_after: Machine::load(),
+        },
+        targets: FLEET_TARGETS,
+        figures,
+    };
+    write_report(&args.out, &report)?;
+    print!("{}", report::fleet_table(&report));
+    println!("figures written to {}", args.out.display());
+    Ok(())
+}
+
+fn write_report(out: &std::path::Path, report: &impl serde::Serialize) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(report)? + "\n";
+    std::fs::write(out, json).with_context(|| format!("write {}", out.display()))
 }
 
 async fn create(args: CreateArgs) -> anyhow::Result<()> {
@@ -129,8 +193,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         concurrent_settings,
         concurrent: runs,
     };
-    let json = serde_json::to_string_pretty(&report)? + "\n";
-    std::fs::write(&args.out, json).with_context(|| format!("write {}", args.out.display()))?;
+    write_report(&args.out, &report)?;
     print!("{}", report::table(&report));
     println!("figures written to {}", args.out.display());
     Ok(())

@@ -67,6 +67,16 @@ impl Flocks {
             .clone()
     }
 
+    /// How many callers hold or wait for `node`'s lock file `path` right now: tests line
+    /// requests up behind a lock they hold with it.
+    pub fn contenders(&self, node: &str, path: &str) -> usize {
+        let files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        files
+            .get(&(node.to_string(), path.to_string()))
+            // the map's own reference is not a contender; each holder or waiter owns one
+            .map_or(0, |file| Arc::strong_count(file) - 1)
+    }
+
     /// Takes `node`'s lock file `path` (or the cluster-wide one for [`CLUSTER_WIDE`]) shared
     /// or exclusive within `timeout` (simulated).
     pub async fn lock(
@@ -148,5 +158,33 @@ mod tests {
             .lock(&clock, "pve1", &path, true, Duration::from_secs(1))
             .await;
         assert!(again_on_pve1.is_err());
+    }
+
+    #[tokio::test]
+    async fn contenders_count_the_holder_and_every_waiter() {
+        let flocks = std::sync::Arc::new(Flocks::default());
+        let clock = SimClock::new(1.0);
+        let path = guest_lock_path(GuestType::Lxc, 105);
+        assert_eq!(flocks.contenders("pve1", &path), 0);
+        let held = flocks
+            .lock(&clock, "pve1", &path, true, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(flocks.contenders("pve1", &path), 1);
+        let waiter = {
+            let (flocks, path) = (flocks.clone(), path.clone());
+            tokio::spawn(async move {
+                flocks
+                    .lock(&clock, "pve1", &path, true, Duration::from_secs(30))
+                    .await
+                    .map(drop)
+            })
+        };
+        while flocks.contenders("pve1", &path) < 2 {
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+        waiter.await.unwrap().unwrap();
+        assert_eq!(flocks.contenders("pve1", &path), 0);
     }
 }

@@ -36,13 +36,40 @@ pub struct Guest {
     /// when it came into existence (for the /cluster/resources lag)
     pub created: Instant,
     /// managed by the HA stack (actions become hastart/hastop requests)
-    pub ha: bool,
+    pub ha: Option<HaResource>,
     /// A container's `/root/.ssh/authorized_keys`, which vzcreate writes
     /// from `ssh-public-keys` into the new root file system.
     pub authorized_keys: Option<String>,
     /// Whether vzcreate set root's password in the container (from
     /// `password`; only the fact is kept, as a hash would be).
     pub root_password_set: bool,
+}
+
+/// A guest's entry in the HA stack: `ha/resources.cfg` holds the state last
+/// requested (`ha-manager set --state`), `ha/manager_status` the state the
+/// CRM last put the service in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HaResource {
+    /// `state` in resources.cfg: `started` or `stopped`.
+    pub requested: &'static str,
+    /// The service's `state` in manager_status.
+    pub crm: &'static str,
+}
+
+impl HaResource {
+    /// A resource whose request and CRM state both match `run`, as when
+    /// `ha-manager add` takes over a guest in that state.
+    pub fn matching(run: RunState) -> HaResource {
+        let state = if run == RunState::Stopped {
+            "stopped"
+        } else {
+            "started"
+        };
+        HaResource {
+            requested: state,
+            crm: state,
+        }
+    }
 }
 
 impl Guest {
@@ -55,7 +82,7 @@ impl Guest {
             run: RunState::Stopped,
             started_at: None,
             created: Instant::now(),
-            ha: false,
+            ha: None,
             authorized_keys: None,
             root_password_set: false,
         }

@@ -2,10 +2,20 @@
 //! `GET pending`, `PUT config` (synchronous) and `POST config` (a qmconfig
 //! task), with digest checks, locks, and changes to a running guest that
 //! cannot be hot-plugged kept in the pending section.
+//!
+//! Like PVE's `update_vm_api`, a change is checked and written while the
+//! guest's config flock is held (`lock_config`, 10 s), so of two changes sent
+//! with the same digest exactly one is written and the other is refused with
+//! `checksum mismatch`. POST does its checks and its write synchronously, as
+//! PVE writes the change (into the pending section) before forking the
+//! qmconfig worker; the worker then only ends.
+use std::time::Duration;
+
 use serde_json::{Map, Value, json};
 
 use crate::api::{ApiError, ApiRequest, Reply};
 use crate::guest_config::{GuestConfig, digest};
+use crate::model::flocks::{FlockGuard, guest_lock_path};
 use crate::model::{Guest, RunState, SimRef, locked_message};
 use crate::ops::{path_node, path_vmid};
 use crate::params::Params;
@@ -30,10 +40,13 @@ fn hot_pluggable(kind: GuestType, key: &str) -> bool {
         key,
         "name" | "hostname" | "description" | "tags" | "onboot" | "protection" | "startup" | "lock"
     );
+    let network = key.starts_with("net");
     match kind {
-        GuestType::Qemu => always || key.starts_with("net"),
+        GuestType::Qemu => always || network,
         GuestType::Lxc => {
-            always || matches!(key, "memory" | "swap" | "cores" | "cpulimit" | "cpuunits")
+            always
+                || network
+                || matches!(key, "memory" | "swap" | "cores" | "cpulimit" | "cpuunits")
         }
     }
 }
@@ -242,10 +255,31 @@ fn apply(guest: &Guest, change: &Change) -> Result<GuestConfig, ApiError> {
     Ok(cfg)
 }
 
-fn update(sim: &SimRef, req: &ApiRequest, kind: GuestType, pid: u32) -> Result<(), ApiError> {
+/// Takes the guest's config flock on `node` as PVE's `lock_config` does.
+async fn lock_config(
+    sim: &SimRef,
+    node: &str,
+    kind: GuestType,
+    vmid: u32,
+) -> Result<FlockGuard, ApiError> {
+    sim.flocks
+        .lock(
+            &sim.clock,
+            node,
+            &guest_lock_path(kind, vmid),
+            true,
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// Checks and writes a change under the config flock.
+async fn update(sim: &SimRef, req: &ApiRequest, kind: GuestType, pid: u32) -> Result<(), ApiError> {
     let node = path_node(req)?;
     let vmid = path_vmid(req)?;
     sim.check_node(&node)?;
+    let _flock = lock_config(sim, &node, kind, vmid).await?;
     let guest = sim.guest_on(&node, kind, vmid)?;
     let change = parse_change(&Params(&req.params));
     let cfg = apply(&guest, &change)?;
@@ -256,36 +290,27 @@ fn update(sim: &SimRef, req: &ApiRequest, kind: GuestType, pid: u32) -> Result<(
 /// `PUT .../config`: synchronous, returns null.
 pub async fn put(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Reply, ApiError> {
     let pid = sim.state().next_pid();
-    update(&sim, &req, kind, pid)?;
+    update(&sim, &req, kind, pid).await?;
     Ok(Value::Null.into())
 }
 
-/// `POST .../config` (qemu): checks synchronously, applies in a qmconfig task.
+/// `POST .../config` (qemu): checks and writes synchronously, then runs a
+/// qmconfig task (the worker that applies the change) and returns its UPID.
 pub async fn post(sim: SimRef, req: ApiRequest) -> Result<Reply, ApiError> {
     let node = path_node(&req)?;
     let vmid = path_vmid(&req)?;
     sim.check_node(&node)?;
-    let guest = sim.guest_on(&node, GuestType::Qemu, vmid)?;
-    apply(&guest, &parse_change(&Params(&req.params)))?;
+    let pid = sim.state().next_pid();
+    update(&sim, &req, GuestType::Qemu, pid).await?;
     let background_delay = Params(&req.params).u64("background_delay");
     let user = req.caller.rpc_user().to_string();
-    let upid = sim.spawn_task(
-        &node,
-        "qmconfig",
-        &vmid.to_string(),
-        &user,
-        move |ctx| async move {
-            let sim = std::sync::Arc::clone(&ctx.sim);
-            update(&sim, &req, GuestType::Qemu, ctx.pid)
-                .map_err(|e| e.message.trim_end().to_string())?;
-            Ok(TaskEnd::Ok)
-        },
-    )?;
-    if background_delay.is_some() {
-        let finished = wait_for_task(&sim, &upid.to_string(), background_delay.unwrap_or(0)).await;
-        if finished {
-            return Ok(Value::Null.into());
-        }
+    let upid = sim.spawn_task(&node, "qmconfig", &vmid.to_string(), &user, |_ctx| async {
+        Ok(TaskEnd::Ok)
+    })?;
+    if let Some(delay) = background_delay
+        && wait_for_task(&sim, &upid.to_string(), delay).await
+    {
+        return Ok(Value::Null.into());
     }
     Ok(Value::String(upid.to_string()).into())
 }

@@ -1,5 +1,6 @@
 //! `DELETE /nodes/{node}/{qemu,lxc}/{vmid}` (parameters in the query string):
-//! protection, running and HA checks answer at once; the lock check happens
+//! protection, running and HA checks answer at once (an HA resource needs
+//! `purge`, which takes it out of the HA stack too); the lock check happens
 //! inside the task, which frees each volume under its storage's lock, then
 //! leaves a config of only `lock: destroyed` until the clean-up (user.cfg,
 //! under its cfs lock) is done and the config goes.
@@ -37,7 +38,8 @@ pub async fn destroy(sim: SimRef, req: ApiRequest, kind: GuestType) -> Result<Re
             GuestType::Lxc => format!("unable to destroy CT {vmid} - container is running"),
         }));
     }
-    if guest.ha && !p.bool("purge").unwrap_or(false) {
+    let purge = p.bool("purge").unwrap_or(false);
+    if guest.ha.is_some() && !purge {
         return Err(ApiError::internal(format!(
             "unable to remove {word} {vmid} - used in HA resources and purge parameter not set."
         )));
@@ -151,6 +153,10 @@ async fn run(
         })?;
     drop(user_cfg);
     sim.remove_guest(vmid);
+    if guest.ha.is_some() {
+        // purge: the service leaves the HA stack with the guest
+        crate::ha::write_all(&sim, &node).map_err(|e| e.to_string())?;
+    }
     Ok(if warnings == 0 {
         TaskEnd::Ok
     } else {

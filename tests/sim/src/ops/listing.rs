@@ -99,8 +99,9 @@ fn resource_entry(sim: &SimRef, guest: &Guest) -> Value {
     if let Some(tags) = guest.tags() {
         entry["tags"] = json!(tags);
     }
-    if guest.ha {
-        entry["hastate"] = json!("started");
+    if let Some(ha) = &guest.ha {
+        // pve-manager: the CRM's state from manager_status, else the request
+        entry["hastate"] = json!(ha.crm);
     }
     entry
 }

@@ -93,7 +93,7 @@ pub fn status_json(guest: &Guest, now: i64) -> Value {
         "disk": 0,
         "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0,
         "uptime": guest.uptime(now),
-        "ha": {"managed": u8::from(guest.ha)},
+        "ha": ha_status(guest),
     });
     if guest.kind == GuestType::Qemu {
         out["qmpstatus"] = json!(guest.run.as_str());
@@ -115,6 +115,15 @@ pub fn status_json(guest: &Guest, now: i64) -> Value {
         out["tags"] = json!(tags);
     }
     out
+}
+
+/// The `ha` object of status/current (`PVE::HA::Config::get_service_status`):
+/// `managed`, and for a managed guest the state resources.cfg requests.
+fn ha_status(guest: &Guest) -> Value {
+    match &guest.ha {
+        Some(ha) => json!({"managed": 1, "state": ha.requested}),
+        None => json!({"managed": 0}),
+    }
 }
 
 /// `POST .../status/{action}`.
@@ -142,7 +151,7 @@ pub async fn action(
             word(kind)
         )));
     }
-    if guest.ha && matches!(action, Action::Start | Action::Stop | Action::Shutdown) {
+    if guest.ha.is_some() && matches!(action, Action::Start | Action::Stop | Action::Shutdown) {
         return ha_request(&sim, &req, &guest, action);
     }
     let user = req.caller.rpc_user().to_string();
@@ -233,27 +242,23 @@ pub fn start_now(ctx: &TaskCtx, kind: GuestType, vmid: u32) -> Result<(), String
     Ok(())
 }
 
-/// HA-managed guests: the task only queues a request with the HA manager and
-/// ends at once; the state changes a little later.
+/// HA-managed guests: the task only queues a request with the HA manager
+/// (`ha-manager set <sid> --state …` rewrites resources.cfg on this node) and
+/// ends at once; the CRM acts a little later, changes the guest's state and
+/// records it in manager_status.
 fn ha_request(
     sim: &SimRef,
     req: &ApiRequest,
     guest: &Guest,
     action: Action,
 ) -> Result<Reply, ApiError> {
-    let (task_type, target) = match action {
-        Action::Start => ("hastart", RunState::Running),
-        _ => ("hastop", RunState::Stopped),
+    let (task_type, target, requested) = match action {
+        Action::Start => ("hastart", RunState::Running, "started"),
+        _ => ("hastop", RunState::Stopped, "stopped"),
     };
     let vmid = guest.vmid;
-    let sid = format!(
-        "{}:{vmid}",
-        if guest.kind == GuestType::Qemu {
-            "vm"
-        } else {
-            "ct"
-        }
-    );
+    let node = guest.node.clone();
+    let sid = crate::ha::sid(guest.kind, vmid);
     let upid = sim.spawn_task(
         &guest.node,
         task_type,
@@ -269,8 +274,27 @@ fn ha_request(
                 }
             ));
             let sim = Arc::clone(&ctx.sim);
+            if let Some(ha) = sim
+                .state()
+                .guests
+                .get_mut(&vmid)
+                .and_then(|g| g.ha.as_mut())
+            {
+                ha.requested = requested;
+            }
+            crate::ha::write_resources(&sim, &node).map_err(|e| e.to_string())?;
             tokio::spawn(async move {
                 sim.clock.sleep(Duration::from_secs(10)).await;
+                if let Some(ha) = sim
+                    .state()
+                    .guests
+                    .get_mut(&vmid)
+                    .and_then(|g| g.ha.as_mut())
+                {
+                    ha.crm = requested;
+                }
+                // the guest may be gone by then; its service went with it
+                let _ = crate::ha::write_manager_status(&sim);
                 let now = sim.clock.epoch_now();
                 set_run(&sim, vmid, target, Some(now));
             });

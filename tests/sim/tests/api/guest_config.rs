@@ -1,13 +1,17 @@
 //! Guest configuration over the API: pending changes on a running VM,
 //! `current=1`, digests, `delete=`, PUT (synchronous) against POST (a
 //! qmconfig task), and PVE's parameter checks.
+use std::time::Duration;
+
 use pve_sim::SimCluster;
 use pve_sim::client::Client;
+use pve_sim::model::flocks::guest_lock_path;
+use pve_sim::pmxcfs::GuestType;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
 use crate::support::{
-    assert_error, assert_param_error, call, client, cluster, config, ok, upid, wait_ok,
+    assert_error, assert_param_error, call, client, cluster, config, eventually, ok, upid, wait_ok,
 };
 
 const CONFIG: &str = "/nodes/{node}/qemu/{vmid}/config";
@@ -205,5 +209,63 @@ async fn a_boolean_given_as_true_fails_the_type_check() {
             .await
             .get("protection")
             .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn of_two_changes_sent_with_one_digest_exactly_one_is_written() {
+    // real time: the 10 s config flock must outlast lining the requests up
+    let cluster = SimCluster::builder()
+        .nodes(3)
+        .time_scale(1.0)
+        .start()
+        .await
+        .unwrap();
+    let client = client(&cluster, "pve1");
+    let digest = config(&client, "pve1", "qemu", 101).await["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sim = cluster.sim();
+    let lock_path = guest_lock_path(GuestType::Qemu, 101);
+    let held = sim
+        .flocks
+        .lock(&sim.clock, "pve1", &lock_path, true, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let send = |cores: &'static str| {
+        let client = client.clone();
+        let digest = digest.clone();
+        tokio::spawn(async move {
+            call(
+                &client,
+                "PUT",
+                CONFIG,
+                &["pve1", "101"],
+                &[("cores", cores), ("digest", &digest)],
+            )
+            .await
+        })
+    };
+    let (three, five) = (send("3"), send("5"));
+    eventually("both changes wait for the config lock", || async {
+        (sim.flocks.contenders("pve1", &lock_path) == 3).then_some(())
+    })
+    .await;
+    drop(held);
+    let answers = [three.await.unwrap(), five.await.unwrap()];
+    let won: Vec<&str> = answers
+        .iter()
+        .zip(["3", "5"])
+        .filter(|(resp, _)| resp.status == 200)
+        .map(|(_, cores)| cores)
+        .collect();
+    assert_eq!(won.len(), 1, "exactly one change is written");
+    let lost = answers.iter().find(|resp| resp.status != 200).unwrap();
+    assert_error(lost, 500, "checksum mismatch (file change by other user?)");
+    assert!(
+        file(&cluster, 101).contains(&format!("\ncores: {}\n", won[0])),
+        "{}",
+        file(&cluster, 101)
     );
 }

@@ -129,14 +129,35 @@ async fn an_ha_managed_start_is_a_request_that_ends_before_the_vm_runs() {
     assert_eq!(log, ["Requesting HA start for vm:101", "TASK OK"]);
     let right_after = current(&client, "101").await;
     assert_eq!(right_after["ha"]["managed"], 1);
+    assert_eq!(right_after["ha"]["state"], "started");
     assert_eq!(
         right_after["status"], "stopped",
         "the request is queued, not done"
     );
+    let resources = read_ha_file(&cluster, "ha/resources.cfg").unwrap();
+    assert_eq!(resources, "vm: 101\n\tstate started\n");
     eventually("the HA manager starts VM 101", || async {
         (current(&client, "101").await["status"] == "running").then_some(())
     })
     .await;
+    let status: Value =
+        serde_json::from_str(&read_ha_file(&cluster, "ha/manager_status").unwrap()).unwrap();
+    assert_eq!(status["service_status"]["vm:101"]["state"], "started");
+    let resources = ok(&client, "GET", "/cluster/resources", &[], &[("type", "vm")]).await;
+    let vm = resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["vmid"] == 101)
+        .cloned()
+        .unwrap();
+    assert_eq!(vm["hastate"], "started");
     let stop = act(&client, "101", "stop").await;
     assert_eq!(stop["type"], "hastop");
+    assert_eq!(current(&client, "101").await["ha"]["state"], "stopped");
+}
+
+/// A file of the HA stack as the pmxcfs tree holds it.
+fn read_ha_file(cluster: &SimCluster, rel: &str) -> std::io::Result<String> {
+    std::fs::read_to_string(cluster.sim().fs.backing_root().join(rel))
 }
