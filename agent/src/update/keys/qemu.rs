@@ -1,27 +1,13 @@
 //! The qemu keys (`qm set`'s options, PVE 9) and their formats.
 
+// NIC models (PVE's list, shared with the create checks); each also stands
+// for `model=<m>,macaddr=<value>` (`virtio=<mac>`).
+use pvectl_proto::guest_values::NIC_MODELS;
+
 use super::Catalogue;
 use crate::update::value::{Format, Props};
 
 const MAX: i64 = i64::MAX;
-
-/// NIC models; each also stands for `model=<m>,macaddr=<value>` (`virtio=<mac>`).
-const NIC_MODELS: &[&str] = &[
-    "e1000",
-    "e1000-82540em",
-    "e1000-82544gc",
-    "e1000-82545em",
-    "e1000e",
-    "i82551",
-    "i82557b",
-    "i82559er",
-    "ne2k_isa",
-    "ne2k_pci",
-    "pcnet",
-    "rtl8139",
-    "virtio",
-    "vmxnet3",
-];
 
 const NET: Props = Props {
     default_key: Some("model"),
