@@ -34,6 +34,13 @@ enum Command {
     Run,
     /// Check the config and every dependency; say what to fix.
     Check,
+    /// Write the man page (pvectl-agent.1 and one per subcommand) into DIR.
+    #[command(hide = true)]
+    Man {
+        /// Directory to write the pages into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,6 +61,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run => runtime.block_on(run(&cli.config)),
+        Command::Man { ref dir } => write_man_pages(dir),
         Command::Check => runtime.block_on(async {
             let report = check::run(&cli.config).await;
             print!("{report}");
@@ -79,6 +87,15 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The man pages, generated from the clap definitions above.
+fn write_man_pages(dir: &std::path::Path) -> Result<()> {
+    use anyhow::Context as _;
+    use clap::CommandFactory as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    clap_mangen::generate_to(Cli::command(), dir)
+        .with_context(|| format!("cannot write the man pages into {}", dir.display()))
 }
 
 async fn run(config_path: &std::path::Path) -> Result<()> {

@@ -84,6 +84,22 @@ pub enum Command {
     /// The agents' hash-chained journals
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print a shell completion script
+    #[command(after_help = "Install it, for example:\n  \
+                  bash: pvectl completion bash > ~/.local/share/bash-completion/completions/pvectl\n  \
+                  zsh:  pvectl completion zsh > \"${fpath[1]}/_pvectl\"\n  \
+                  fish: pvectl completion fish > ~/.config/fish/completions/pvectl.fish")]
+    Completion {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (pvectl.1 and one per subcommand) into DIR
+    Man {
+        /// Directory to write the pages into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

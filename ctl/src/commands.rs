@@ -4,6 +4,7 @@
 mod audit;
 mod config;
 mod ct;
+mod docs;
 mod guest;
 mod locate;
 mod node;
@@ -56,6 +57,8 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<(), Error> {
         Command::Ct(command) => ct::run(command, &cli.global, io),
         Command::Task(command) => task::run(command, &cli.global, io),
         Command::Audit(command) => audit::run(command, &cli.global, io),
+        Command::Completion { shell } => docs::completion(shell, io),
+        Command::Man { dir } => docs::man_pages(&dir, io),
     }
 }
 

@@ -39,6 +39,11 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) ->
     }
 }
 
+/// Creates `dir` and its missing parents with the usual permissions.
+pub fn create_dir(dir: &Path) -> Result<(), FileError> {
+    fs::create_dir_all(dir).map_err(io_error("create the directory", dir))
+}
+
 /// Creates `dir` and its missing parents, new ones readable by the owner only.
 pub fn create_private_dir(dir: &Path) -> Result<(), FileError> {
     DirBuilder::new()

@@ -143,3 +143,8 @@ fn vm_delete_help_matches_its_snapshot() {
 fn ct_help_matches_its_snapshot() {
     check_help(&["ct", "--help"], "ct-help.txt");
 }
+
+#[test]
+fn completion_help_matches_its_snapshot() {
+    check_help(&["completion", "--help"], "completion-help.txt");
+}
