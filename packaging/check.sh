@@ -22,6 +22,8 @@ need=()
 command -v lintian >/dev/null 2>&1 || need+=(lintian)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v readelf >/dev/null 2>&1 || need+=(binutils)
+command -v strace >/dev/null 2>&1 || need+=(strace)
+command -v pkill >/dev/null 2>&1 || need+=(procps)
 command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user)
 if [ ${#need[@]} -gt 0 ]; then
   echo "check: installing ${need[*]}"
@@ -89,6 +91,49 @@ for arch in "${arches[@]}"; do
     echo "$log" >&2
   fi
 done
+
+# --- the unit's system-call filter against what the agent calls -------------
+# The agent under strace through the whole demo: every system call it made
+# must pass the unit's SystemCallFilter (@system-service minus @privileged
+# and @resources), or systemd would kill it on a real node.
+expand_filter() {
+  systemd-analyze syscall-filter "$1" | sed -n 's/^    //p' | grep -v '^#' | while read -r item; do
+    case "$item" in
+      @*) expand_filter "$item" ;;
+      *) echo "$item" ;;
+    esac
+  done
+}
+if [ -x "dist/$(uname -m)/pvectl-agent" ]; then
+  traces=$(mktemp -d)
+  mkdir -p "$traces/bin"
+  # SIGTERM (the demo stopping its agents) goes to the agent, not to strace.
+  cat >"$traces/bin/pvectl-agent" <<WRAPPER
+#!/usr/bin/env bash
+strace -f -ff -qq -o '$traces/agent' '$PWD/dist/$(uname -m)/pvectl-agent' "\$@" &
+tracer=\$!
+trap 'pkill -TERM -P \$tracer' TERM INT
+wait \$tracer || wait \$tracer
+WRAPPER
+  ln -s "$PWD/dist/$(uname -m)/pvectl" "$traces/bin/pvectl"
+  chmod +x "$traces/bin/pvectl-agent"
+  if log=$(PVECTL_BIN_DIR="$traces/bin" "$sim" demo 2>&1); then
+    used=$(cat "$traces"/agent.* | grep -oE '^[a-z_0-9]+\(' | tr -d '(' | sort -u)
+    allowed=$(expand_filter @system-service | sort -u)
+    denied=$({ expand_filter @privileged; expand_filter @resources; } | sort -u)
+    outside=$(comm -23 <(echo "$used") <(echo "$allowed") | tr '\n' ' ')
+    refused=$(comm -12 <(echo "$used") <(echo "$denied") | tr '\n' ' ')
+    if [ -z "$outside$refused" ]; then
+      ok "SystemCallFilter admits all $(wc -l <<<"$used") system calls the agent made in the demo"
+    else
+      fail "the agent makes system calls the unit's filter refuses: ${outside}${refused}"
+    fi
+  else
+    fail "pve-sim demo with the agent under strace failed:"
+    echo "$log" >&2
+  fi
+  rm -rf "$traces"
+fi
 
 # --- packages -------------------------------------------------------------
 expect_field() { # deb field value
