@@ -214,7 +214,7 @@ fi
 rm -rf "$unit_dir"
 
 # --- maintainer scripts -----------------------------------------------------
-if packaging/test/maintainer-scripts.sh "dist/pvectl-agent_${version}-1_$(deb_arch "${arches[0]}").deb"; then
+if as_root packaging/test/maintainer-scripts.sh "dist/pvectl-agent_${version}-1_$(deb_arch "${arches[0]}").deb"; then
   ok "maintainer scripts against a stand-in pveum"
 else
   fail "maintainer scripts (packaging/test/maintainer-scripts.sh)"
