@@ -23,11 +23,12 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
-use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 pub use layout::{CERT_MODE, KEY_MODE, PkiPaths, agent_paths, ca_paths, client_paths};
 pub use names::{NameError, client_name, dns_name, node_name};
+/// What a client certificate's holder may do (DESIGN "Security").
+pub use pvectl_proto::Role;
 
 /// The organisation in every certificate's subject.
 pub const ORGANIZATION: &str = "pvectl";
@@ -40,34 +41,6 @@ pub const DEFAULT_CA_DAYS: u32 = 3650;
 pub const DEFAULT_LEAF_DAYS: u32 = 365;
 /// Certificates start this long before "now", for clocks slightly behind.
 const CLOCK_SLACK: Duration = Duration::minutes(5);
-
-/// What a client certificate's holder may do (DESIGN "Security").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read only.
-    Viewer,
-    /// Lifecycle actions.
-    Operator,
-    /// Create, update, delete, apply.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Why a certificate could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -6,10 +6,12 @@
 pub mod bulk;
 pub mod guest_values;
 pub mod journal;
+mod role;
 pub mod routing;
 mod status;
 pub mod upid;
 
+pub use role::Role;
 pub use routing::{
     NextIdBounds, NextIdError, TemplateRange, TemplateRangeError, Vmid, VmidError,
     in_any_template_range, lowest_free_vmid, range_node_id, template_owner, template_range,

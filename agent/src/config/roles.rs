@@ -3,36 +3,8 @@
 
 use std::collections::BTreeMap;
 
+pub use pvectl_proto::Role;
 use serde::Deserialize;
-
-/// A caller's role. Each role includes the ones before it
-/// (`Viewer < Operator < Admin`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read: list, get, watch, audit.
-    Viewer,
-    /// Lifecycle: start, stop, shutdown, reboot, suspend, resume.
-    Operator,
-    /// Changes: create, update, delete, apply.
-    Admin,
-}
-
-impl Role {
-    /// True when this role may do what `required` may.
-    pub fn permits(self, required: Role) -> bool {
-        self >= required
-    }
-
-    /// The role's name as written in the config.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-}
 
 /// Client certificate CN → role (`[roles]` in the config).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
