@@ -7,7 +7,9 @@ pub mod routing;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -41,6 +43,39 @@ pub struct Cluster {
     call_timeout: Duration,
     seed: Target,
     info: NodeInfo,
+    channels: Channels,
+}
+
+/// The channels dialled so far, by address and expected certificate name:
+/// a command that calls one agent twice (discovery, then the work on the
+/// seed; a template lookup, then the create) does one TLS handshake.
+#[derive(Debug, Clone, Default)]
+struct Channels(Arc<Mutex<HashMap<String, Channel>>>);
+
+impl Channels {
+    fn key(target: &Target) -> String {
+        format!(
+            "{}|{}",
+            target.address,
+            target.server_name.as_deref().unwrap_or("")
+        )
+    }
+
+    fn get(&self, target: &Target) -> Option<Channel> {
+        let channels = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        channels.get(&Self::key(target)).cloned()
+    }
+
+    fn keep(&self, target: &Target, channel: &Channel) {
+        let mut channels = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        channels.insert(Self::key(target), channel.clone());
+    }
 }
 
 impl Cluster {
@@ -61,6 +96,7 @@ impl Cluster {
             call_timeout,
             seed: target.clone(),
             info: NodeInfo::default(),
+            channels: Channels::default(),
         };
         let info = cluster
             .call_at(&target, "GetNodeInfo", |mut agent| async move {
@@ -88,6 +124,7 @@ impl Cluster {
             call_timeout,
             seed,
             info,
+            channels: Channels::default(),
         }
     }
 
@@ -187,15 +224,22 @@ impl Cluster {
         })
     }
 
-    /// A client of `target`'s agent.
+    /// A client of `target`'s agent, on the channel dialled before if there
+    /// is one.
     pub async fn client(&self, target: &Target) -> Result<AgentClient<Channel>, RemoteError> {
-        self.connector
-            .agent(&target.address, target.server_name.as_deref())
+        if let Some(channel) = self.channels.get(target) {
+            return Ok(AgentClient::new(channel));
+        }
+        let channel = self
+            .connector
+            .channel(&target.address, target.server_name.as_deref())
             .await
             .map_err(|source| RemoteError::Connect {
                 node: target.node.clone(),
                 source,
-            })
+            })?;
+        self.channels.keep(target, &channel);
+        Ok(AgentClient::new(channel))
     }
 
     /// Runs `call` (named `name` in errors) on `target`'s agent within the

@@ -2,9 +2,12 @@
 //! certificates, with certificates from the `pki` module.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pvectl::channel::{AgentAddress, ChannelError, ClientIdentity, Connector};
+use pvectl::cluster::Cluster;
 use pvectl::config::Context;
 use pvectl::pki::{AgentRequest, CertificateAuthority, ClientRequest, Issued, Role, generate_ca};
 use pvectl_proto::v1::agent_server::{Agent, AgentServer};
@@ -13,6 +16,7 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
@@ -77,6 +81,8 @@ impl Pki {
 /// A running mTLS server; dropping `stop` shuts it down.
 struct Running {
     address: AgentAddress,
+    /// Connections it accepted.
+    accepted: Arc<AtomicUsize>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -98,13 +104,19 @@ async fn serve(pki: &Pki) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local: SocketAddr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    let incoming = TcpListenerStream::new(listener).map(move |connection| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        connection
+    });
     let server = Server::builder()
         .tls_config(tls)
         .unwrap()
         .add_service(AgentServer::new(FakeAgent));
     let task = tokio::spawn(async move {
         server
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            .serve_with_incoming_shutdown(incoming, async {
                 let _ = stopped.await;
             })
             .await
@@ -112,6 +124,7 @@ async fn serve(pki: &Pki) -> Running {
     });
     Running {
         address: local.to_string().parse().unwrap(),
+        accepted,
         stop: Some(stop),
         task,
     }
@@ -258,4 +271,36 @@ async fn an_agent_that_is_not_listening_fails_to_connect_naming_its_address() {
         error.starts_with(&format!("cannot connect to agent {address}")),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_cluster_dials_each_agent_once_for_all_its_calls() {
+    let pki = pki();
+    let server = serve(&pki).await;
+    let connector = connector(&pki.ca.cert_pem, &pki.client());
+    let cluster = Cluster::discover(
+        connector,
+        server.address.clone(),
+        None,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cluster.seed().node, "pve1");
+    let seed = cluster.target("pve1").unwrap();
+    for _ in 0..3 {
+        let (answered, info) = cluster
+            .call(seed.clone(), "GetNodeInfo", |mut agent| async move {
+                agent.get_node_info(GetNodeInfoRequest::default()).await
+            })
+            .await
+            .unwrap();
+        assert_eq!(answered, seed);
+        assert_eq!(info.cluster_name, "client presented 1 certificate(s)");
+    }
+    // A copy with another timeout shares the channels.
+    let longer = cluster.with_call_timeout(Duration::from_secs(60));
+    longer.client(&seed).await.unwrap();
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 1);
+    server.shut_down().await;
 }
