@@ -15,16 +15,9 @@ CARGO_DEB_VERSION=3.8.0
 arches=("$@")
 [ ${#arches[@]} -gt 0 ] || arches=(x86_64 aarch64)
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-need=()
-command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu)
-command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "build: installing ${need[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=scripts/lib/apt.sh
+. scripts/lib/apt.sh
+install_missing build aarch64-linux-gnu-gcc=gcc-aarch64-linux-gnu qemu-aarch64=qemu-user
 for arch in "${arches[@]}"; do
   target="$arch-unknown-linux-musl"
   rustup target list --installed | grep -qx "$target" || rustup target add "$target"

@@ -17,19 +17,10 @@ arches=("$@")
 MAX_AGENT_BYTES=$((8 * 1024 * 1024))
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-need=()
-command -v lintian >/dev/null 2>&1 || need+=(lintian)
-command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
-command -v readelf >/dev/null 2>&1 || need+=(binutils)
-command -v strace >/dev/null 2>&1 || need+=(strace)
-command -v pkill >/dev/null 2>&1 || need+=(procps)
-command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "check: installing ${need[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=scripts/lib/apt.sh
+. scripts/lib/apt.sh
+install_missing check lintian=lintian systemd-analyze=systemd readelf=binutils \
+  strace=strace pkill=procps qemu-aarch64=qemu-user
 
 failures=0
 ok() { echo "ok   $*"; }
@@ -69,33 +60,10 @@ done
 # --- the shipped binaries at work -------------------------------------------
 # The pve-sim demo (creates, listing, lifecycle) with every agent and every
 # pvectl call one of the built binaries; aarch64 ones run under qemu-user.
-sim=target/debug/pve-sim
-[ -x "$sim" ] || cargo build --locked -p pve-sim --bin pve-sim --quiet
-wrappers=$(mktemp -d)
-trap 'rm -rf "$wrappers"' EXIT
-for arch in "${arches[@]}"; do
-  if [ ! -x "dist/$arch/pvectl" ] || [ ! -x "dist/$arch/pvectl-agent" ]; then continue; fi
-  runner=""
-  [ "$arch" = "$(uname -m)" ] || runner="qemu-$arch"
-  mkdir -p "$wrappers/$arch"
-  for bin in pvectl-agent pvectl; do
-    out=$($runner "dist/$arch/$bin" --version 2>&1) || true
-    if [ "$out" = "$bin $version" ]; then ok "${runner:+$runner }$arch $bin --version: $out"; else fail "$arch $bin --version printed '$out'"; fi
-    printf '#!/bin/sh\nexec %s %q "$@"\n' "$runner" "$PWD/dist/$arch/$bin" >"$wrappers/$arch/$bin"
-    chmod +x "$wrappers/$arch/$bin"
-  done
-  if log=$(PVECTL_BIN_DIR="$wrappers/$arch" "$sim" demo 2>&1); then
-    ok "pve-sim demo with the $arch agents and pvectl${runner:+ under $runner}: $(grep -c '^ok ' <<<"$log") steps passed"
-  else
-    fail "pve-sim demo with the $arch binaries${runner:+ under $runner} failed:"
-    echo "$log" >&2
-  fi
-done
-
-# --- the unit's system-call filter against what the agent calls -------------
-# The agent under strace through the whole demo: every system call it made
-# must pass the unit's SystemCallFilter (@system-service minus @privileged
-# and @resources), or systemd would kill it on a real node.
+# On this machine's own architecture the agents run under strace, and every
+# system call they made must pass the unit's SystemCallFilter
+# (@system-service minus @privileged and @resources), or systemd would kill
+# the agent on a real node.
 expand_filter() {
   systemd-analyze syscall-filter "$1" | sed -n 's/^    //p' | grep -v '^#' | while read -r item; do
     case "$item" in
@@ -104,36 +72,54 @@ expand_filter() {
     esac
   done
 }
-if [ -x "dist/$(uname -m)/pvectl-agent" ]; then
-  traces=$(mktemp -d)
-  mkdir -p "$traces/bin"
-  # SIGTERM (the demo stopping its agents) goes to the agent, not to strace.
-  cat >"$traces/bin/pvectl-agent" <<WRAPPER
+check_syscalls() { # trace files...
+  local used allowed denied outside refused
+  used=$(cat "$@" | grep -oE '^[a-z_0-9]+\(' | tr -d '(' | sort -u)
+  allowed=$(expand_filter @system-service | sort -u)
+  denied=$({ expand_filter @privileged; expand_filter @resources; } | sort -u)
+  outside=$(comm -23 <(echo "$used") <(echo "$allowed") | tr '\n' ' ')
+  refused=$(comm -12 <(echo "$used") <(echo "$denied") | tr '\n' ' ')
+  if [ -z "$outside$refused" ]; then
+    ok "SystemCallFilter admits all $(wc -l <<<"$used") system calls the agent made in the demo"
+  else
+    fail "the agent makes system calls the unit's filter refuses: ${outside}${refused}"
+  fi
+}
+sim=target/debug/pve-sim
+[ -x "$sim" ] || cargo build --locked -p pve-sim --bin pve-sim --quiet
+wrappers=$(mktemp -d)
+trap 'rm -rf "$wrappers"' EXIT
+for arch in "${arches[@]}"; do
+  if [ ! -x "dist/$arch/pvectl" ] || [ ! -x "dist/$arch/pvectl-agent" ]; then continue; fi
+  runner=""
+  [ "$arch" = "$(uname -m)" ] || runner="qemu-$arch"
+  bin_dir="$wrappers/$arch"
+  mkdir -p "$bin_dir"
+  for bin in pvectl-agent pvectl; do
+    out=$($runner "dist/$arch/$bin" --version 2>&1) || true
+    if [ "$out" = "$bin $version" ]; then ok "${runner:+$runner }$arch $bin --version: $out"; else fail "$arch $bin --version printed '$out'"; fi
+    printf '#!/bin/sh\nexec %s %q "$@"\n' "$runner" "$PWD/dist/$arch/$bin" >"$bin_dir/$bin"
+  done
+  if [ -z "$runner" ]; then
+    # SIGTERM (the demo stopping its agents) goes to the agent, not to strace.
+    cat >"$bin_dir/pvectl-agent" <<WRAPPER
 #!/usr/bin/env bash
-strace -f -ff -qq -o '$traces/agent' '$PWD/dist/$(uname -m)/pvectl-agent' "\$@" &
+strace -f -ff -qq -o '$bin_dir/trace' '$PWD/dist/$arch/pvectl-agent' "\$@" &
 tracer=\$!
 trap 'pkill -TERM -P \$tracer' TERM INT
 wait \$tracer || wait \$tracer
 WRAPPER
-  ln -s "$PWD/dist/$(uname -m)/pvectl" "$traces/bin/pvectl"
-  chmod +x "$traces/bin/pvectl-agent"
-  if log=$(PVECTL_BIN_DIR="$traces/bin" "$sim" demo 2>&1); then
-    used=$(cat "$traces"/agent.* | grep -oE '^[a-z_0-9]+\(' | tr -d '(' | sort -u)
-    allowed=$(expand_filter @system-service | sort -u)
-    denied=$({ expand_filter @privileged; expand_filter @resources; } | sort -u)
-    outside=$(comm -23 <(echo "$used") <(echo "$allowed") | tr '\n' ' ')
-    refused=$(comm -12 <(echo "$used") <(echo "$denied") | tr '\n' ' ')
-    if [ -z "$outside$refused" ]; then
-      ok "SystemCallFilter admits all $(wc -l <<<"$used") system calls the agent made in the demo"
-    else
-      fail "the agent makes system calls the unit's filter refuses: ${outside}${refused}"
-    fi
+  fi
+  chmod +x "$bin_dir"/*
+  if log=$(PVECTL_BIN_DIR="$bin_dir" "$sim" demo 2>&1); then
+    how=${runner:+under $runner}
+    ok "pve-sim demo with the $arch agents and pvectl (${how:-agents under strace}): $(grep -c '^ok ' <<<"$log") steps passed"
+    [ -n "$runner" ] || check_syscalls "$bin_dir"/trace.*
   else
-    fail "pve-sim demo with the agent under strace failed:"
+    fail "pve-sim demo with the $arch binaries${runner:+ under $runner} failed:"
     echo "$log" >&2
   fi
-  rm -rf "$traces"
-fi
+done
 
 # --- packages -------------------------------------------------------------
 expect_field() { # deb field value

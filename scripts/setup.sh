@@ -4,17 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/lib/apt.sh
+. scripts/lib/apt.sh
 
 # FUSE views of the simulated pmxcfs tree (bindfs) and inotify tools.
-need=()
-command -v bindfs >/dev/null 2>&1 || need+=(bindfs)
-command -v fusermount >/dev/null 2>&1 || command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "setup: installing ${need[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+install_missing setup bindfs=bindfs 'fusermount|fusermount3=fuse3'
 
 # A third-party PVE API client (proxmoxer) for the compatibility test.
 venv=target/pyenv

@@ -61,20 +61,18 @@ impl Channels {
         )
     }
 
-    fn get(&self, target: &Target) -> Option<Channel> {
-        let channels = self
-            .0
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
+        self.0
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        channels.get(&Self::key(target)).cloned()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, target: &Target) -> Option<Channel> {
+        self.map().get(&Self::key(target)).cloned()
     }
 
     fn keep(&self, target: &Target, channel: &Channel) {
-        let mut channels = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        channels.insert(Self::key(target), channel.clone());
+        self.map().insert(Self::key(target), channel.clone());
     }
 }
 

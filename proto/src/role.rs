@@ -49,8 +49,10 @@ mod tests {
         assert!(Role::Admin.permits(Role::Operator));
         assert!(Role::Admin.permits(Role::Viewer));
         assert!(Role::Operator.permits(Role::Viewer));
-        assert!(!Role::Viewer.permits(Role::Operator));
+        assert!(Role::Operator.permits(Role::Operator));
         assert!(!Role::Operator.permits(Role::Admin));
+        assert!(!Role::Viewer.permits(Role::Operator));
+        assert_eq!(Role::Operator.as_str(), "operator");
     }
 
     #[test]

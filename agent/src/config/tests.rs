@@ -326,17 +326,6 @@ fn node_name_errors_say_what_is_missing_or_wrong() {
 }
 
 #[test]
-fn roles_rank_viewer_below_operator_below_admin() {
-    assert!(Role::Admin.permits(Role::Operator));
-    assert!(Role::Admin.permits(Role::Viewer));
-    assert!(Role::Operator.permits(Role::Viewer));
-    assert!(Role::Operator.permits(Role::Operator));
-    assert!(!Role::Operator.permits(Role::Admin));
-    assert!(!Role::Viewer.permits(Role::Operator));
-    assert_eq!(Role::Operator.as_str(), "operator");
-}
-
-#[test]
 fn role_lookup_is_exact_and_denies_unlisted_names() {
     let config = parse("[roles]\nalice = \"admin\"\n").unwrap();
     assert_eq!(config.roles.role_for("alice"), Some(Role::Admin));
